@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Builds synack and runs its test suites. The last line of output is
+# "N passed, N failed" over every test run, in both builds.
+#
+# Usage: scripts/test.sh [SUITE ...]
+#   SUITE: unit, sim, interop (default: every suite the build defines)
+# Two builds: build/ (warnings are errors) runs every suite; build-asan/
+# (AddressSanitizer + UndefinedBehaviorSanitizer) runs unit and sim again.
+# Environment: SYNACK_SKIP_SETUP=1 skips scripts/setup.sh;
+#              SYNACK_NO_ASAN=1 skips the sanitizer build.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+if [ "${SYNACK_SKIP_SETUP:-0}" != 1 ]; then
+  scripts/setup.sh
+fi
+
+configure() { # DIR [meson options...]
+  local dir=$1
+  shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" --werror "$@"
+  fi
+  meson compile -C "$dir"
+}
+
+# The suites a build defines, one per line.
+suites_of() {
+  meson introspect "$1" --tests |
+    /usr/bin/python3 -c 'import json,sys; print("\n".join(sorted({s for t in json.load(sys.stdin) for s in t["suite"]})))'
+}
+
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=(unit sim interop)
+
+runs=()
+status=0
+run_suites() { # DIR EXCLUDED_SUITE... -- SUITE...
+  local dir=$1
+  shift
+  local excluded=()
+  while [ "$1" != -- ]; do excluded+=("--no-suite" "$1"); shift; done
+  shift
+  local defined args=()
+  defined=$(suites_of "$dir")
+  for s in "$@"; do
+    if grep -qx "$s" <<<"$defined"; then args+=("--suite" "$s"); fi
+  done
+  if [ ${#args[@]} -eq 0 ]; then
+    echo "test: $dir defines none of the suites: $*"
+    return
+  fi
+  echo "== $dir: ${args[*]} ${excluded[*]}"
+  meson test -C "$dir" --print-errorlogs --num-processes 2 "${args[@]}" "${excluded[@]}" || status=1
+  runs+=("$dir/meson-logs/testlog.json")
+}
+
+configure build
+run_suites build -- "${want[@]}"
+
+if [ "${SYNACK_NO_ASAN:-0}" != 1 ]; then
+  sanitized=()
+  for s in "${want[@]}"; do [ "$s" = interop ] || sanitized+=("$s"); done
+  if [ ${#sanitized[@]} -gt 0 ]; then
+    configure build-asan -Db_sanitize=address,undefined -Db_lundef=false
+    # A consumer built without the sanitizer cannot link the sanitized library.
+    run_suites build-asan install -- "${sanitized[@]}"
+  fi
+fi
+
+/usr/bin/python3 - "${runs[@]}" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    for line in open(path):
+        result = json.loads(line)["result"]
+        if result in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif result == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+PY
+exit $status
