@@ -17,7 +17,8 @@ using synack::test::golden;
 
 namespace {
 
-// The TCP segment inside a golden IPv4 frame, checksum verified.
+// The TCP segment inside a golden IPv4 frame, checksum verified. Views of it
+// (TcpSegment) point into `frame`: keep the Tcp4 alive while using them.
 struct Tcp4 {
     std::vector<std::uint8_t> frame;
     Bytes segment;
@@ -67,7 +68,8 @@ TcpRepr repr_of(const TcpSegment& s) {
 } // namespace
 
 TEST_CASE("tcp: Linux SYN parses with its default options", "[wire][tcp][golden]") {
-    const auto seg = parse_ok(tcp4("tcp4_syn"));
+    const auto seg_frame = tcp4("tcp4_syn");
+    const auto seg = parse_ok(seg_frame);
     REQUIRE(seg.src_port() == 40001);
     REQUIRE(seg.dst_port() == 5001);
     REQUIRE(seg.seq() == Seq32(957602730));
@@ -88,43 +90,50 @@ TEST_CASE("tcp: Linux SYN parses with its default options", "[wire][tcp][golden]
 
 TEST_CASE("tcp: Linux SYN-ACK, ACK, data, FIN and RSTs parse with their fields",
           "[wire][tcp][golden]") {
-    const auto synack = parse_ok(tcp4("tcp4_synack"));
+    const auto synack_frame = tcp4("tcp4_synack");
+    const auto synack = parse_ok(synack_frame);
     REQUIRE(synack.flags() == (tcp_flag::syn | tcp_flag::ack));
     REQUIRE(synack.seq() == Seq32(4273939764u));
     REQUIRE(synack.ack() == Seq32(957602731));
     REQUIRE(synack.options().timestamps == Timestamps{809690018, 2736945681u});
 
-    const auto ack = parse_ok(tcp4("tcp4_ack"));
+    const auto ack_frame = tcp4("tcp4_ack");
+    const auto ack = parse_ok(ack_frame);
     REQUIRE(ack.flags() == tcp_flag::ack);
     REQUIRE(ack.window() == 63);
     REQUIRE(ack.header_len() == 32);
     REQUIRE_FALSE(ack.options().mss.has_value());
     REQUIRE(ack.seg_len() == 0);
 
-    const auto data = parse_ok(tcp4("tcp4_data"));
+    const auto data_frame = tcp4("tcp4_data");
+    const auto data = parse_ok(data_frame);
     REQUIRE(data.flags() == (tcp_flag::psh | tcp_flag::ack));
     const std::string payload(data.payload().begin(), data.payload().end());
     REQUIRE(payload == "hello synack\n");
     REQUIRE(data.seg_len() == 13);
 
-    const auto fin = parse_ok(tcp4("tcp4_fin"));
+    const auto fin_frame = tcp4("tcp4_fin");
+    const auto fin = parse_ok(fin_frame);
     REQUIRE(fin.flags() == (tcp_flag::fin | tcp_flag::ack));
     REQUIRE(fin.seq() == Seq32(957602744)); // after the 13 data bytes
     REQUIRE(fin.seg_len() == 1);
 
-    const auto rst = parse_ok(tcp4("tcp4_rst_closed_port"));
+    const auto rst_frame = tcp4("tcp4_rst_closed_port");
+    const auto rst = parse_ok(rst_frame);
     REQUIRE(rst.flags() == (tcp_flag::rst | tcp_flag::ack));
     REQUIRE(rst.seq() == Seq32(0));
     REQUIRE(rst.ack() == Seq32(1081136600)); // the SYN's seq + 1 (RFC 9293 section 3.10.7.1)
     REQUIRE(rst.header_len() == 20);
 
-    const auto abort = parse_ok(tcp4("tcp4_rst_abort"));
+    const auto abort_frame = tcp4("tcp4_rst_abort");
+    const auto abort = parse_ok(abort_frame);
     REQUIRE(abort.has(tcp_flag::rst));
     REQUIRE(abort.seq() == Seq32(3905938372u));
 }
 
 TEST_CASE("tcp: Linux ACK with SACK blocks (RFC 2018 section 3)", "[wire][tcp][golden][rfc2018]") {
-    const auto seg = parse_ok(tcp4("tcp4_sack"));
+    const auto seg_frame = tcp4("tcp4_sack");
+    const auto seg = parse_ok(seg_frame);
     REQUIRE(seg.ack() == Seq32(1443628503));
     REQUIRE(seg.header_len() == 44);
     const TcpOptions& o = seg.options();
