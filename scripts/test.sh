@@ -25,10 +25,10 @@ configure() { # DIR [meson options...]
   meson compile -C "$dir"
 }
 
-# The suites a build defines, one per line.
+# The suites a build defines, one per line (meson reports them as "synack:unit").
 suites_of() {
   meson introspect "$1" --tests |
-    /usr/bin/python3 -c 'import json,sys; print("\n".join(sorted({s for t in json.load(sys.stdin) for s in t["suite"]})))'
+    /usr/bin/python3 -c 'import json,sys; print("\n".join(sorted({s.split(":")[-1] for t in json.load(sys.stdin) for s in t["suite"]})))'
 }
 
 want=("$@")
@@ -48,7 +48,8 @@ run_suites() { # DIR EXCLUDED_SUITE... -- SUITE...
     if grep -qx "$s" <<<"$defined"; then args+=("--suite" "$s"); fi
   done
   if [ ${#args[@]} -eq 0 ]; then
-    echo "test: $dir defines none of the suites: $*"
+    echo "test: $dir defines none of the suites: $* (defined: $(echo $defined))"
+    status=1
     return
   fi
   echo "== $dir: ${args[*]} ${excluded[*]}"
@@ -69,7 +70,7 @@ if [ "${SYNACK_NO_ASAN:-0}" != 1 ]; then
   fi
 fi
 
-/usr/bin/python3 - "${runs[@]}" <<'PY'
+/usr/bin/python3 - "${runs[@]}" <<'PY' || status=1
 import json, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
@@ -82,5 +83,6 @@ for path in sys.argv[1:]:
         else:
             failed += 1
 print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+sys.exit(1 if passed == 0 else 0)
 PY
 exit $status

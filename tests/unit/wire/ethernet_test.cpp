@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <string>
 #include <vector>
 
 using namespace synack::wire;
@@ -110,4 +112,14 @@ TEST_CASE("ethernet: group addresses are recognised", "[wire]") {
     REQUIRE(MacAddr::broadcast().is_multicast());
     REQUIRE(MacAddr{{0x01, 0x00, 0x5e, 0, 0, 1}}.is_multicast());
     REQUIRE_FALSE(mac_a.is_multicast());
+}
+
+TEST_CASE("WireError: every code has its own stable name for counters", "[wire]") {
+    std::vector<std::string> names;
+    for (int e = 0; e <= static_cast<int>(WireError::misplaced_hop_by_hop); ++e) {
+        names.emplace_back(to_string(static_cast<WireError>(e)));
+        REQUIRE(names.back() != "unknown");
+    }
+    std::sort(names.begin(), names.end());
+    REQUIRE(std::adjacent_find(names.begin(), names.end()) == names.end());
 }
