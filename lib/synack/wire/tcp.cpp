@@ -154,8 +154,12 @@ Result<TcpOptions, WireError> parse_tcp_options(Bytes options) noexcept {
                 (len - sack_header_len) % sack_block_len != 0) {
                 return Err{WireError::bad_option_length};
             }
-            // At most 4 blocks fit in 40 bytes, so the length check above bounds this.
+            // Inside a TCP header at most 4 blocks fit in the 40 option bytes;
+            // an options area handed in on its own may be longer, so check.
             const std::size_t blocks = (len - sack_header_len) / sack_block_len;
+            if (blocks > tcp_max_sack_blocks) {
+                return Err{WireError::bad_option_length};
+            }
             o.sack_count = static_cast<std::uint8_t>(blocks);
             for (std::size_t b = 0; b < blocks; ++b) {
                 o.sack[b] = {Seq32(load_be32(v + b * 8)), Seq32(load_be32(v + b * 8 + 4))};

@@ -84,7 +84,7 @@ struct TcpOptions {
 /// Returns the options, or: option_length_past_header (an option, or its
 /// length byte, runs past the area); bad_option_length (a length below 2, or
 /// not the one its kind requires: MSS 4, window scale 3, SACK-permitted 2,
-/// timestamps 10, SACK 2 + 8n with n >= 1).
+/// timestamps 10, SACK 2 + 8n with 1 <= n <= 4).
 ///
 /// RFC 9293 section 3.1 (MUST-7) has a receiver "be prepared to handle an
 /// illegal option length (e.g., zero)"; we treat the whole segment as

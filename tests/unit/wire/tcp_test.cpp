@@ -335,3 +335,12 @@ TEST_CASE("tcp: the NIC's verdict replaces software verification", "[wire][tcp]"
     REQUIRE(parse_tcp(seg, ChecksumCheck::known_good()).ok());
     REQUIRE(parse_tcp(t.segment, ChecksumCheck::known_bad()).error() == WireError::bad_checksum);
 }
+
+TEST_CASE("tcp: malformed: a SACK option of more than 4 blocks in an oversized options area",
+          "[wire][tcp][malformed]") {
+    // Found by fuzz-tcp: parse_tcp_options on its own accepts any area size,
+    // and a 5-block SACK would overrun TcpOptions::sack.
+    std::vector<std::uint8_t> area = {tcp_option::sack, 42};
+    area.resize(42, 0);
+    REQUIRE(parse_tcp_options(area).error() == WireError::bad_option_length);
+}
