@@ -1,0 +1,498 @@
+#include <synack/engine/engine.hpp>
+
+#include <synack/tcp/tcp.hpp>
+#include <synack/wire/ethernet.hpp>
+#include <synack/wire/ipv4.hpp>
+
+#include <boost/intrusive/parent_from_member.hpp>
+
+#include <algorithm>
+
+namespace synack::engine {
+
+namespace {
+
+wire::Ipv4Addr v4_of(const wire::Ipv6Addr& mapped) noexcept {
+    return wire::Ipv4Addr::load(mapped.bytes.data() + 12);
+}
+
+tcp::Tcb& tcb_of(time::TimerNode& node) noexcept {
+    using boost::intrusive::get_parent_from_member;
+    switch (static_cast<tcp::TimerKind>(node.kind())) {
+    case tcp::TimerKind::retransmit: return *get_parent_from_member(&node, &tcp::Tcb::rtx_timer);
+    case tcp::TimerKind::delayed_ack: return *get_parent_from_member(&node, &tcp::Tcb::delack_timer);
+    case tcp::TimerKind::persist:
+    case tcp::TimerKind::keepalive:
+    case tcp::TimerKind::fin_wait_2:
+    case tcp::TimerKind::time_wait: return *get_parent_from_member(&node, &tcp::Tcb::misc_timer);
+    }
+    SYNACK_UNREACHABLE();
+}
+
+} // namespace
+
+const char* to_string(FrameDrop d) noexcept {
+    switch (d) {
+    case FrameDrop::malformed: return "malformed";
+    case FrameDrop::not_ipv4: return "not_ipv4";
+    case FrameDrop::not_for_us: return "not_for_us";
+    case FrameDrop::fragment: return "fragment";
+    case FrameDrop::not_tcp: return "not_tcp";
+    case FrameDrop::no_connection_slot: return "no_connection_slot";
+    case FrameDrop::syn_backlog_full: return "syn_backlog_full";
+    case FrameDrop::accept_queue_full: return "accept_queue_full";
+    case FrameDrop::multi_segment: return "multi_segment";
+    }
+    return "unknown";
+}
+
+Engine::Engine(const EngineConfig& config, rte_mempool* pool, time::Instant now)
+    : config_(config), pool_(pool), now_(now), wheel_(now), ooo_pool_(config.reassembly_segments),
+      conn_pool_(config.max_connections), conns_(config.max_connections, config.secret),
+      slots_(config.max_connections, nullptr), generation_(config.max_connections, 0),
+      out_(config.tx_queue), tcp_events_(config.event_queue), events_(config.event_queue),
+      tx_(config.tx_queue), isn_(config.secret), next_port_(config.ephemeral_port_min) {
+    free_slots_.reserve(config.max_connections);
+    for (std::uint32_t i = config.max_connections; i > 0; --i) {
+        free_slots_.push_back(i - 1);
+    }
+    dirty_.reserve(config.max_connections);
+}
+
+Engine::~Engine() {
+    auto e = env(now_);
+    conns_.clear_and_dispose([&](Conn& c) noexcept { c.in_table = false; });
+    for (Conn* c : slots_) {
+        if (c != nullptr) {
+            tcp::release_resources(*c, e);
+            conn_pool_.release(c);
+        }
+    }
+    while (!out_.empty()) {
+        (void)out_.pop();
+    }
+    while (!tx_.empty()) {
+        rte_pktmbuf_free(tx_.pop());
+    }
+}
+
+tcp::TcpEnv Engine::env(time::Instant now) noexcept {
+    return tcp::TcpEnv{now, config_.tcp, wheel_, pool_, ooo_pool_, out_, tcp_events_, counters_.tcp};
+}
+
+void Engine::input(rte_mbuf** pkts, std::uint16_t n, time::Instant now) noexcept {
+    now_ = now;
+    for (std::uint16_t i = 0; i < n; ++i) {
+        if (i + 1 < n) {
+            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
+        }
+        handle_frame(pkts[i], now);
+    }
+    flush(now);
+}
+
+void Engine::poll(time::Instant now) noexcept {
+    now_ = now;
+    auto e = env(now);
+    wheel_.expire(now, [&](time::TimerNode& node) noexcept {
+        auto& c = static_cast<Conn&>(tcb_of(node));
+        tcp::timer_fired(c, static_cast<tcp::TimerKind>(node.kind()), e);
+        mark_dirty(c);
+    });
+    flush(now);
+}
+
+std::uint16_t Engine::drain(rte_mbuf** out, std::uint16_t max) noexcept {
+    std::uint16_t n = 0;
+    while (n < max && !tx_.empty()) {
+        out[n++] = tx_.pop();
+    }
+    counters_.frames_out += n;
+    return n;
+}
+
+void Engine::handle_frame(rte_mbuf* raw, time::Instant now) noexcept {
+    wire::MbufPtr m(raw);
+    ++counters_.frames_in;
+    // The parsers read one contiguous frame. A NIC delivers a standard frame
+    // in one mbuf; a chained one (jumbo, LRO, a virtual link) is gathered
+    // into its first segment when it fits, and dropped otherwise.
+    if (m->nb_segs > 1 && rte_pktmbuf_linearize(m.get()) != 0) {
+        drop(FrameDrop::multi_segment);
+        return;
+    }
+    const wire::Bytes frame = wire::first_segment(m.get());
+    auto eth = wire::parse_ethernet(frame);
+    if (!eth) {
+        ++counters_.wire_errors[static_cast<std::size_t>(eth.error())];
+        drop(FrameDrop::malformed);
+        return;
+    }
+    if (eth->ethertype != wire::ethertype::ipv4) {
+        drop(FrameDrop::not_ipv4);
+        return;
+    }
+    auto ip = wire::parse_ipv4(eth->payload, wire::rx_ip_check(m.get()));
+    if (!ip) {
+        ++counters_.wire_errors[static_cast<std::size_t>(ip.error())];
+        drop(FrameDrop::malformed);
+        return;
+    }
+    if (ip->dst() != config_.ipv4) {
+        drop(FrameDrop::not_for_us);
+        return;
+    }
+    if (ip->is_fragment()) {
+        drop(FrameDrop::fragment);
+        return;
+    }
+    if (ip->protocol() != wire::ip_proto::tcp) {
+        drop(FrameDrop::not_tcp);
+        return;
+    }
+    auto seg = wire::parse_tcp(ip->payload(), wire::rx_l4_check(m.get(), ip->pseudo_sum()));
+    if (!seg) {
+        ++counters_.wire_errors[static_cast<std::size_t>(seg.error())];
+        drop(FrameDrop::malformed);
+        return;
+    }
+    const tcp::FourTuple tuple{tcp::FourTuple::mapped(ip->dst()), tcp::FourTuple::mapped(ip->src()),
+                               seg->dst_port(), seg->src_port()};
+    Conn* c = conns_.find(tuple);
+    if (c == nullptr) {
+        handle_no_connection(tuple, *seg, now);
+        return;
+    }
+    const auto payload_offset = static_cast<std::uint16_t>(seg->payload().data() - frame.data());
+    auto e = env(now);
+    tcp::segment_arrives(*c, tcp::Incoming{*seg, std::move(m), payload_offset}, e);
+    mark_dirty(*c);
+}
+
+void Engine::handle_no_connection(const tcp::FourTuple& tuple, const wire::TcpSegment& seg,
+                                  time::Instant now) noexcept {
+    auto e = env(now);
+    Listener* l = find_listener(tuple.local_port);
+    namespace flag = wire::tcp_flag;
+    // RFC 9293 section 3.10.7.2: LISTEN ignores RST, resets an ACK, opens on SYN.
+    if (l == nullptr || seg.has(flag::rst) || seg.has(flag::ack)) {
+        tcp::reset_for_no_connection(tuple, seg, e);
+        return;
+    }
+    if (!seg.has(flag::syn)) {
+        counters_.tcp.drops.add(tcp::DropReason::listen_not_syn);
+        return;
+    }
+    if (l->syn_received >= config_.syn_backlog) {
+        drop(FrameDrop::syn_backlog_full);
+        return;
+    }
+    Conn* c = new_conn(tuple);
+    if (c == nullptr) {
+        drop(FrameDrop::no_connection_slot);
+        return;
+    }
+    ++counters_.tcp.segments_in;
+    if (!tcp::open_passive(*c, seg, isn_.isn(tuple, now), e)) {
+        c->state = tcp::TcpState::closed;
+    } else {
+        c->listen_port = l->port;
+        c->counted_syn = true;
+        ++l->syn_received;
+    }
+    mark_dirty(*c);
+}
+
+Engine::Conn* Engine::new_conn(const tcp::FourTuple& tuple) noexcept {
+    if (free_slots_.empty()) {
+        return nullptr;
+    }
+    Conn* c = conn_pool_.acquire(config_.tcp);
+    if (c == nullptr) {
+        return nullptr;
+    }
+    c->tuple = tuple;
+    if (!conns_.insert(*c)) {
+        conn_pool_.release(c);
+        return nullptr;
+    }
+    c->in_table = true;
+    const std::uint32_t index = free_slots_.back();
+    free_slots_.pop_back();
+    slots_[index] = c;
+    c->user_id = index;
+    ++counters_.connections_opened;
+    return c;
+}
+
+Engine::Conn* Engine::lookup(ConnId id) noexcept {
+    if (id.index >= slots_.size() || generation_[id.index] != id.generation) {
+        return nullptr;
+    }
+    return slots_[id.index];
+}
+
+void Engine::mark_dirty(Conn& c) noexcept {
+    if (!c.dirty) {
+        c.dirty = true;
+        dirty_.push_back(&c);
+    }
+}
+
+void Engine::flush(time::Instant now) noexcept {
+    auto e = env(now);
+    // One output() per connection per burst: ACKs and data batch up.
+    for (Conn* c : dirty_) {
+        tcp::output(*c, e);
+    }
+    // Events first: moving a new connection to a full accept queue resets it,
+    // and that RST must go out with the rest.
+    collect_events();
+    wrap_and_queue();
+    reap(now);
+}
+
+void Engine::wrap_and_queue() noexcept {
+    while (!out_.empty()) {
+        tcp::OutSegment seg = out_.pop();
+        rte_mbuf* m = seg.packet.get();
+        wire::Ipv4Repr ip;
+        ip.src = config_.ipv4;
+        ip.dst = v4_of(seg.tuple.remote_addr);
+        ip.protocol = wire::ip_proto::tcp;
+        ip.id = ip_id_++;
+        const wire::EthernetRepr eth{config_.next_hop_mac, config_.mac, wire::ethertype::ipv4};
+        if (!wire::prepend_ipv4(m, ip) || !wire::prepend_ethernet(m, eth)) {
+            counters_.tcp.drops.add(tcp::DropReason::no_mbuf);
+            continue;
+        }
+        wire::finalize_checksums(m, config_.tx_checksum);
+        if (!tx_.push(m)) {
+            ++counters_.tx_queue_full;
+            continue; // seg.packet frees it
+        }
+        (void)seg.packet.release();
+    }
+}
+
+void Engine::collect_events() noexcept {
+    while (!tcp_events_.empty()) {
+        const tcp::EventRecord r = tcp_events_.pop();
+        const auto index = static_cast<std::uint32_t>(r.user_id);
+        Conn* c = slots_[index];
+        Event ev{ConnId{index, generation_[index]}, r.event};
+        if (r.event == tcp::ConnEvent::closed && c != nullptr) {
+            ev.reason = c->close_reason;
+        }
+        if (r.event == tcp::ConnEvent::connected && c != nullptr && c->counted_syn) {
+            // A passive open completed: from the SYN backlog to the accept queue.
+            Listener* l = find_listener(c->listen_port);
+            c->counted_syn = false;
+            if (l != nullptr) {
+                --l->syn_received;
+                if (!l->accept_queue.push(ev.conn)) {
+                    drop(FrameDrop::accept_queue_full);
+                    auto e = env(now_);
+                    tcp::abort(*c, e);
+                    mark_dirty(*c);
+                    continue;
+                }
+            }
+        }
+        if (!events_.push(ev)) {
+            ++counters_.events_lost;
+        }
+    }
+}
+
+void Engine::reap(time::Instant now) noexcept {
+    // abort() above may queue a RST and a closed event: handle them too.
+    for (std::size_t i = 0; i < dirty_.size(); ++i) {
+        Conn* c = dirty_[i];
+        c->dirty = false;
+        if (c->state == tcp::TcpState::closed) {
+            free_conn(*c, now);
+        }
+    }
+    dirty_.clear();
+}
+
+void Engine::free_conn(Conn& c, time::Instant now) noexcept {
+    auto e = env(now);
+    if (c.in_table) {
+        conns_.erase(c);
+        c.in_table = false;
+    }
+    tcp::release_resources(c, e);
+    if (c.counted_syn) {
+        if (Listener* l = find_listener(c.listen_port)) {
+            --l->syn_received;
+        }
+    }
+    const std::uint32_t index = static_cast<std::uint32_t>(c.user_id);
+    slots_[index] = nullptr;
+    ++generation_[index];
+    free_slots_.push_back(index);
+    conn_pool_.release(&c);
+    ++counters_.connections_closed;
+}
+
+Engine::Listener* Engine::find_listener(std::uint16_t port) noexcept {
+    for (auto& l : listeners_) {
+        if (l->port == port) {
+            return l.get();
+        }
+    }
+    return nullptr;
+}
+
+Status<ListenError> Engine::listen(std::uint16_t port) noexcept {
+    if (find_listener(port) != nullptr) {
+        return Err{ListenError::port_in_use};
+    }
+    if (listeners_.size() >= config_.max_listeners) {
+        return Err{ListenError::too_many_listeners};
+    }
+    listeners_.push_back(std::make_unique<Listener>(Listener{port, 0, tcp::FixedQueue<ConnId>(config_.accept_backlog)}));
+    return {};
+}
+
+void Engine::unlisten(std::uint16_t port) noexcept {
+    std::erase_if(listeners_, [&](const auto& l) { return l->port == port; });
+}
+
+Result<ConnId, ConnectError> Engine::connect(wire::Ipv4Addr dst, std::uint16_t port,
+                                             time::Instant now) noexcept {
+    now_ = now;
+    tcp::FourTuple tuple{tcp::FourTuple::mapped(config_.ipv4), tcp::FourTuple::mapped(dst), 0, port};
+    const std::uint32_t range = config_.ephemeral_port_max - config_.ephemeral_port_min + 1u;
+    bool found = false;
+    for (std::uint32_t tries = 0; tries < range && !found; ++tries) {
+        tuple.local_port = next_port_;
+        next_port_ = next_port_ == config_.ephemeral_port_max ? config_.ephemeral_port_min
+                                                              : static_cast<std::uint16_t>(next_port_ + 1);
+        found = conns_.find(tuple) == nullptr;
+    }
+    if (!found) {
+        return Err{ConnectError::no_local_port};
+    }
+    Conn* c = new_conn(tuple);
+    if (c == nullptr) {
+        return Err{ConnectError::no_connection_slot};
+    }
+    const ConnId id{static_cast<std::uint32_t>(c->user_id), generation_[c->user_id]};
+    auto e = env(now);
+    if (!tcp::open_active(*c, isn_.isn(tuple, now), e)) {
+        free_conn(*c, now);
+        return Err{ConnectError::no_mbuf};
+    }
+    mark_dirty(*c);
+    flush(now);
+    return id;
+}
+
+std::optional<ConnId> Engine::accept(std::uint16_t port) noexcept {
+    Listener* l = find_listener(port);
+    while (l != nullptr && !l->accept_queue.empty()) {
+        const ConnId id = l->accept_queue.pop();
+        if (lookup(id) != nullptr) {
+            return id;
+        }
+    }
+    return std::nullopt;
+}
+
+std::size_t Engine::events(Event* out, std::size_t max) noexcept {
+    std::size_t n = 0;
+    while (n < max && !events_.empty()) {
+        out[n++] = events_.pop();
+    }
+    return n;
+}
+
+Status<ConnError> Engine::send(ConnId id, wire::MbufPtr& data) noexcept {
+    Conn* c = lookup(id);
+    if (c == nullptr) {
+        return Err{ConnError::stale_id};
+    }
+    auto e = env(now_);
+    auto r = tcp::send(*c, data, e);
+    mark_dirty(*c);
+    flush(now_);
+    if (!r.ok()) {
+        switch (r.error()) {
+        case tcp::SendCallError::not_connected: return Err{ConnError::not_connected};
+        case tcp::SendCallError::write_closed: return Err{ConnError::write_closed};
+        case tcp::SendCallError::no_room: return Err{ConnError::no_room};
+        }
+    }
+    return {};
+}
+
+std::size_t Engine::peek(ConnId id, wire::Bytes* out, std::size_t max) noexcept {
+    Conn* c = lookup(id);
+    return c == nullptr ? 0 : c->recv.peek(out, max);
+}
+
+void Engine::consume(ConnId id, std::uint32_t n) noexcept {
+    if (Conn* c = lookup(id)) {
+        auto e = env(now_);
+        tcp::consumed(*c, std::min(n, c->recv.bytes()), e);
+        mark_dirty(*c);
+        flush(now_);
+    }
+}
+
+std::uint32_t Engine::readable(ConnId id) noexcept {
+    Conn* c = lookup(id);
+    return c == nullptr ? 0 : c->recv.bytes();
+}
+
+std::uint32_t Engine::writable(ConnId id) noexcept {
+    Conn* c = lookup(id);
+    return c == nullptr ? 0 : c->send.space();
+}
+
+void Engine::shutdown(ConnId id) noexcept {
+    if (Conn* c = lookup(id)) {
+        auto e = env(now_);
+        tcp::shutdown_write(*c, e);
+        mark_dirty(*c);
+        flush(now_);
+    }
+}
+
+void Engine::abort(ConnId id) noexcept {
+    if (Conn* c = lookup(id)) {
+        auto e = env(now_);
+        tcp::abort(*c, e);
+        mark_dirty(*c);
+        flush(now_);
+    }
+}
+
+std::optional<tcp::TcpState> Engine::state(ConnId id) noexcept {
+    Conn* c = lookup(id);
+    if (c == nullptr) {
+        return std::nullopt;
+    }
+    return c->state;
+}
+
+void Engine::set_nagle(ConnId id, bool on) noexcept {
+    if (Conn* c = lookup(id)) {
+        c->nagle = on;
+    }
+}
+
+const EngineCounters& Engine::counters() noexcept {
+    counters_.connections_by_state.fill(0);
+    for (const Conn* c : slots_) {
+        if (c != nullptr) {
+            ++counters_.connections_by_state[static_cast<std::size_t>(c->state)];
+        }
+    }
+    return counters_;
+}
+
+} // namespace synack::engine

@@ -1,0 +1,224 @@
+#pragma once
+// One Engine per core (DESIGN.md "Engine"): it owns that core's connections,
+// listeners, timer wheel and counters, and is driven through three calls that
+// the runtime and an embedding load balancer make alike:
+//
+//   input(pkts, n, now)   classify, validate, look up the flow, run TCP input
+//   poll(now)             expire timers, flush pending ACKs and data
+//   drain(out, max)       hand over the frames to transmit
+//
+// Frames are Ethernet/IPv4 for now; the next hop's MAC is configured until
+// the ARP resolver of the runtime issue lands. Nothing here takes a lock,
+// allocates after construction, or reads a clock: `now` comes in.
+
+#include <synack/base/object_pool.hpp>
+#include <synack/base/result.hpp>
+#include <synack/engine/flow_table.hpp>
+#include <synack/tcp/env.hpp>
+#include <synack/tcp/isn.hpp>
+#include <synack/tcp/tcb.hpp>
+#include <synack/time/timer_wheel.hpp>
+#include <synack/wire/build.hpp>
+#include <synack/wire/error.hpp>
+
+#include <rte_mbuf.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace synack::engine {
+
+struct EngineConfig {
+    tcp::TcpConfig tcp;
+    wire::MacAddr mac;
+    wire::Ipv4Addr ipv4;
+    /// Where every frame goes until ARP resolution exists (the runtime issue).
+    wire::MacAddr next_hop_mac;
+    std::uint32_t max_connections = 16384;
+    std::uint16_t max_listeners = 64;
+    /// Per listener: connections in SYN-RECEIVED, and established ones not yet accepted.
+    std::uint32_t syn_backlog = 1024;
+    std::uint32_t accept_backlog = 1024;
+    /// Out-of-order segments held by all connections together.
+    std::uint32_t reassembly_segments = 65536;
+    std::uint32_t tx_queue = 8192;
+    std::uint32_t event_queue = 8192;
+    std::uint16_t ephemeral_port_min = 32768;
+    std::uint16_t ephemeral_port_max = 60999;
+    /// Secret for ISNs (RFC 6528) and the flow hash; draw it at random.
+    SipKey secret;
+    wire::TxChecksumCaps tx_checksum;
+};
+
+/// A connection, as the application names it: stale ids are detected.
+struct ConnId {
+    std::uint32_t index = UINT32_MAX;
+    std::uint32_t generation = 0;
+    bool operator==(const ConnId&) const noexcept = default;
+};
+
+/// What the application learns from the engine.
+struct Event {
+    ConnId conn;
+    tcp::ConnEvent kind;
+    tcp::CloseReason reason = tcp::CloseReason::normal; // for closed
+};
+
+enum class ListenError : std::uint8_t { port_in_use, too_many_listeners };
+enum class ConnectError : std::uint8_t { no_connection_slot, no_local_port, no_mbuf };
+enum class ConnError : std::uint8_t { stale_id, not_connected, write_closed, no_room };
+
+/// Why the engine (rather than TCP) dropped a frame. Each has a counter.
+enum class FrameDrop : std::uint8_t {
+    malformed,        // a wire parser refused it (see wire_errors)
+    not_ipv4,         // ARP, IPv6: handled by later rooms
+    not_for_us,       // another destination address
+    fragment,         // IP fragments are not reassembled
+    not_tcp,          // ICMP, UDP: handled by later rooms
+    no_connection_slot, // SYN while the connection pool is full
+    syn_backlog_full, // SYN while the listener's SYN-RECEIVED limit is reached
+    accept_queue_full,// established while the accept queue is full: reset
+    multi_segment,    // a chained frame too large to gather into one mbuf
+};
+inline constexpr std::size_t frame_drop_count = 9;
+
+struct EngineCounters {
+    std::uint64_t frames_in = 0;
+    std::uint64_t frames_out = 0;
+    std::array<std::uint64_t, frame_drop_count> frame_drops{};
+    std::array<std::uint64_t, 16> wire_errors{}; // by WireError
+    std::array<std::uint64_t, tcp::tcp_state_count> connections_by_state{};
+    std::uint64_t connections_opened = 0;
+    std::uint64_t connections_closed = 0;
+    std::uint64_t tx_queue_full = 0;
+    std::uint64_t events_lost = 0;
+    tcp::TcpCounters tcp;
+
+    std::uint64_t dropped(FrameDrop d) const noexcept { return frame_drops[static_cast<std::size_t>(d)]; }
+};
+
+/// A connection as the engine keeps it: the TCB plus the engine's links.
+/// Internal; applications hold ConnIds.
+struct EngineConn : tcp::Tcb {
+    explicit EngineConn(const tcp::TcpConfig& config) noexcept : tcp::Tcb(config) {}
+    FlowHook flow_hook;
+    std::uint16_t listen_port = 0; // the listener of a passive open
+    bool in_table = false;
+    bool dirty = false;       // output() pending this burst
+    bool counted_syn = false; // counted against its listener's SYN backlog
+};
+
+/// A listening port. Internal.
+struct EngineListener {
+    std::uint16_t port = 0;
+    std::uint32_t syn_received = 0;
+    tcp::FixedQueue<ConnId> accept_queue;
+};
+
+class Engine {
+public:
+    /// An engine whose mbufs come from pool (which must outlive it).
+    Engine(const EngineConfig& config, rte_mempool* pool, time::Instant now);
+    ~Engine();
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // --- the embedding API ---
+
+    /// Takes ownership of n received frames and processes them.
+    void input(rte_mbuf** pkts, std::uint16_t n, time::Instant now) noexcept;
+    /// Fires due timers and sends what is pending.
+    void poll(time::Instant now) noexcept;
+    /// Moves up to max frames to transmit into out; the caller owns them.
+    /// Returns how many.
+    std::uint16_t drain(rte_mbuf** out, std::uint16_t max) noexcept;
+    /// The earliest time poll() has work (a timer), if any: a run loop may sleep until then.
+    std::optional<time::Instant> next_wakeup() const noexcept { return wheel_.next_deadline(); }
+
+    // --- the application side ---
+
+    /// Accepts connections to port. Errors: port_in_use, too_many_listeners.
+    Status<ListenError> listen(std::uint16_t port) noexcept;
+    /// Stops accepting on port; established connections stay.
+    void unlisten(std::uint16_t port) noexcept;
+    /// Opens a connection (SYN sent at once). Errors: no_connection_slot,
+    /// no_local_port (every ephemeral port in use towards that peer), no_mbuf.
+    Result<ConnId, ConnectError> connect(wire::Ipv4Addr dst, std::uint16_t port, time::Instant now) noexcept;
+    /// The next connection established on port and not yet accepted.
+    std::optional<ConnId> accept(std::uint16_t port) noexcept;
+    /// Pops up to max events, oldest first. Returns how many.
+    std::size_t events(Event* out, std::size_t max) noexcept;
+
+    /// Queues data to send, zero copy: the chain is taken over on success and
+    /// left with the caller on error (stale_id, not_connected, write_closed, no_room).
+    Status<ConnError> send(ConnId id, wire::MbufPtr& data) noexcept;
+    /// Up to max spans of received, unconsumed bytes, in place in the mbufs
+    /// that arrived. Returns how many spans (0 for a stale id).
+    std::size_t peek(ConnId id, wire::Bytes* out, std::size_t max) noexcept;
+    /// Releases n received bytes (the window reopens).
+    void consume(ConnId id, std::uint32_t n) noexcept;
+    /// Bytes received and not yet consumed.
+    std::uint32_t readable(ConnId id) noexcept;
+    /// Room in the send buffer.
+    std::uint32_t writable(ConnId id) noexcept;
+    /// Shuts down the write side: FIN after the queued data.
+    void shutdown(ConnId id) noexcept;
+    /// Resets the connection and frees it.
+    void abort(ConnId id) noexcept;
+    /// The state of a connection, or nullopt for a stale id.
+    std::optional<tcp::TcpState> state(ConnId id) noexcept;
+    /// Turns Nagle off or on for one connection.
+    void set_nagle(ConnId id, bool on) noexcept;
+
+    const EngineCounters& counters() noexcept;
+    std::size_t connections() const noexcept { return conns_.size(); }
+    std::size_t timers() const noexcept { return wheel_.size(); }
+    /// Frames queued for drain().
+    std::size_t tx_pending() const noexcept { return tx_.size(); }
+
+private:
+    using Conn = EngineConn;
+    using Listener = EngineListener;
+
+    tcp::TcpEnv env(time::Instant now) noexcept;
+    void handle_frame(rte_mbuf* m, time::Instant now) noexcept;
+    void handle_no_connection(const tcp::FourTuple& tuple, const wire::TcpSegment& seg,
+                              time::Instant now) noexcept;
+    Conn* new_conn(const tcp::FourTuple& tuple) noexcept;
+    Conn* lookup(ConnId id) noexcept;
+    void mark_dirty(Conn& c) noexcept;
+    void flush(time::Instant now) noexcept;
+    void wrap_and_queue() noexcept;
+    void collect_events() noexcept;
+    void reap(time::Instant now) noexcept;
+    void free_conn(Conn& c, time::Instant now) noexcept;
+    Listener* find_listener(std::uint16_t port) noexcept;
+    void drop(FrameDrop d) noexcept { ++counters_.frame_drops[static_cast<std::size_t>(d)]; }
+
+    EngineConfig config_;
+    rte_mempool* pool_;
+    time::Instant now_;
+    time::TimerWheel wheel_;
+    tcp::ReassemblyPool ooo_pool_;
+    ObjectPool<Conn> conn_pool_;
+    FlowTable<Conn> conns_;
+    std::vector<Conn*> slots_;            // index -> connection, or nullptr
+    std::vector<std::uint32_t> generation_; // per slot, bumped when freed
+    std::vector<std::uint32_t> free_slots_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::vector<Conn*> dirty_;            // connections to run output() on
+    tcp::FixedQueue<tcp::OutSegment> out_;
+    tcp::FixedQueue<tcp::EventRecord> tcp_events_;
+    tcp::FixedQueue<Event> events_;
+    tcp::FixedQueue<rte_mbuf*> tx_;
+    tcp::IsnGenerator isn_;
+    std::uint16_t next_port_;
+    std::uint16_t ip_id_ = 0;
+    EngineCounters counters_;
+};
+
+const char* to_string(FrameDrop d) noexcept;
+
+} // namespace synack::engine

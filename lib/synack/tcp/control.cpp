@@ -1,0 +1,342 @@
+// Opening, closing, timers and the application's calls (RFC 9293 sections
+// 3.10.1 to 3.10.5 and 3.10.8).
+
+#include <synack/tcp/control.hpp>
+#include <synack/tcp/output.hpp>
+#include <synack/tcp/tcp.hpp>
+
+#include <algorithm>
+
+namespace synack::tcp {
+
+namespace {
+
+namespace flag = wire::tcp_flag;
+
+constexpr std::uint16_t min_snd_mss = 64; // Linux's floor is 48: tiny MSSes are an attack
+constexpr std::uint8_t max_window_scale = 14;
+
+RtoConfig rto_config(const TcpConfig& c) noexcept {
+    RtoConfig r;
+    r.rto_initial = c.rto_initial;
+    r.rto_min = c.rto_min;
+    r.rto_max = c.rto_max;
+    return r;
+}
+
+void arm_misc(Tcb& t, TimerKind kind, time::Duration after_d, TcpEnv& env) noexcept {
+    t.misc_timer.set_kind(static_cast<std::uint8_t>(kind));
+    env.timers.arm(t.misc_timer, env.now + after_d);
+}
+
+void arm_keepalive(Tcb& t, TcpEnv& env) noexcept {
+    if (env.config.keepalive.enabled) {
+        arm_misc(t, TimerKind::keepalive, env.config.keepalive.idle, env);
+    }
+}
+
+void syn_timeout(Tcb& t, TcpEnv& env) noexcept {
+    const bool active = t.state == TcpState::syn_sent;
+    const std::uint8_t limit = active ? env.config.syn_retries : env.config.synack_retries;
+    if (t.retransmits >= limit) {
+        enter_closed(t, CloseReason::timed_out, env);
+        return;
+    }
+    ++t.retransmits;
+    ++env.counters.retransmits;
+    t.rtt.backoff();
+    const std::uint8_t flags = active ? flag::syn : (flag::syn | flag::ack);
+    emit(t, flags, t.snd.iss, 0, env);
+    arm_retransmit(t, env);
+}
+
+void retransmit_timeout(Tcb& t, TcpEnv& env) noexcept {
+    if (t.retransmits >= env.config.data_retries) {
+        enter_closed(t, CloseReason::timed_out, env);
+        return;
+    }
+    ++env.counters.timeouts;
+    // SND.MAX, not the SND.NXT a previous timeout may have rewound (RFC 6582 "recover").
+    t.cc.on_retransmit_timeout(TimeoutEvent{t.flight_size(), t.snd.max, t.retransmits != 0, env.now});
+    ++t.retransmits;
+    t.rtt.backoff(); // RFC 6298 section 5.5
+    t.rtt_timing = false; // Karn's rule
+    t.dupacks = 0;
+    // Go back to SND.UNA: output() resends from there as cwnd (now one
+    // segment) allows; SND.MAX remembers how far we had gone.
+    t.snd.nxt = t.snd.una;
+    if (t.fin_sent && t.snd.una != t.snd.max) {
+        t.fin_sent = false;
+    }
+    output(t, env);
+    if (!env.timers.armed(t.rtx_timer) && t.snd.una != t.snd.max) {
+        arm_retransmit(t, env);
+    }
+}
+
+void persist_timeout(Tcb& t, TcpEnv& env) noexcept {
+    // Zero-window probe, as Linux sends it: an ACK with SEQ = SND.UNA - 1,
+    // which any stack answers with its current window. Persisting never gives
+    // up while the peer keeps answering (RFC 9293 section 3.8.6.1, MUST-26).
+    emit(t, flag::ack, t.snd.una - 1, 0, env);
+    t.rtt.backoff();
+    arm_misc(t, TimerKind::persist, t.rtt.rto(), env);
+}
+
+void keepalive_timeout(Tcb& t, TcpEnv& env) noexcept {
+    const KeepaliveConfig& k = env.config.keepalive;
+    if (t.state != TcpState::established && t.state != TcpState::close_wait) {
+        return;
+    }
+    const time::Duration idle = env.now - t.last_activity;
+    if (t.keepalive_probes == 0 && idle < k.idle) {
+        arm_misc(t, TimerKind::keepalive, k.idle - idle, env);
+        return;
+    }
+    if (t.keepalive_probes >= k.probes) {
+        enter_closed(t, CloseReason::timed_out, env);
+        return;
+    }
+    // RFC 9293 section 3.8.4: a probe "with SEG.SEQ = SND.NXT-1", no data.
+    const time::Instant last = t.last_activity;
+    emit(t, flag::ack, t.snd.nxt - 1, 0, env);
+    t.last_activity = last; // a probe is not activity
+    ++t.keepalive_probes;
+    arm_misc(t, TimerKind::keepalive, k.interval, env);
+}
+
+} // namespace
+
+const char* to_string(CloseReason r) noexcept {
+    switch (r) {
+    case CloseReason::normal: return "normal";
+    case CloseReason::reset: return "reset";
+    case CloseReason::refused: return "refused";
+    case CloseReason::timed_out: return "timed_out";
+    case CloseReason::aborted: return "aborted";
+    }
+    return "unknown";
+}
+
+const char* to_string(ConnEvent e) noexcept {
+    switch (e) {
+    case ConnEvent::connected: return "connected";
+    case ConnEvent::readable: return "readable";
+    case ConnEvent::writable: return "writable";
+    case ConnEvent::peer_closed: return "peer_closed";
+    case ConnEvent::closed: return "closed";
+    }
+    return "unknown";
+}
+
+Tcb::Tcb(const TcpConfig& config) noexcept
+    : nagle(config.nagle), send(config.send_buffer_bytes),
+      recv(config.recv_buffer_bytes, config.recv_buffer_bytes / 256 + 16),
+      rtt(rto_config(config)), cc(CongestionAlgorithmId::newreno, CongestionConfig{}) {}
+
+void notify(Tcb& t, ConnEvent e, TcpEnv& env) noexcept {
+    if (!env.events.push(EventRecord{t.user_id, e})) {
+        ++env.counters.events_lost;
+    }
+}
+
+void enter_closed(Tcb& t, CloseReason why, TcpEnv& env) noexcept {
+    t.state = TcpState::closed;
+    t.close_reason = why;
+    env.timers.cancel(t.rtx_timer);
+    env.timers.cancel(t.delack_timer);
+    env.timers.cancel(t.misc_timer);
+    notify(t, ConnEvent::closed, env);
+}
+
+void enter_time_wait(Tcb& t, TcpEnv& env) noexcept {
+    t.state = TcpState::time_wait;
+    env.timers.cancel(t.rtx_timer);
+    env.timers.cancel(t.delack_timer);
+    arm_misc(t, TimerKind::time_wait, env.config.msl + env.config.msl, env);
+}
+
+void establish(Tcb& t, TcpEnv& env) noexcept {
+    t.state = TcpState::established;
+    t.cc.on_start(StartEvent{t.snd.mss, t.snd.iss, t.retransmits, env.now});
+    t.retransmits = 0;
+    arm_keepalive(t, env);
+    notify(t, ConnEvent::connected, env);
+}
+
+std::uint8_t window_scale_for(std::uint32_t buffer_bytes) noexcept {
+    std::uint8_t shift = 0;
+    while (shift < max_window_scale && (buffer_bytes >> shift) > 65535) {
+        ++shift;
+    }
+    return shift;
+}
+
+void take_syn_options(Tcb& t, const wire::TcpSegment& syn, const TcpConfig& config,
+                      bool answering) noexcept {
+    const wire::TcpOptions& o = syn.options();
+    // RFC 9293 section 3.7.1: send no more than the peer's MSS (536 when it
+    // sends none, MUST-15) and than our own.
+    const std::uint16_t peer_mss = o.mss ? *o.mss : config.default_peer_mss;
+    t.snd.mss = std::max(min_snd_mss, std::min(peer_mss, config.mss));
+    // RFC 7323 section 2.2: scaling only when both SYNs carry the option; "If
+    // a Window Scale shift count greater than 14 is received, the TCP MUST
+    // use 14".
+    if (o.window_scale && config.window_scaling) {
+        t.snd.wscale = std::min(*o.window_scale, max_window_scale);
+        if (answering) {
+            t.rcv.wscale = window_scale_for(config.recv_buffer_bytes);
+        }
+    } else {
+        t.snd.wscale = 0;
+        t.rcv.wscale = 0;
+    }
+    t.ts_ok = config.timestamps && o.timestamps.has_value();
+    if (t.ts_ok) {
+        t.ts_recent = o.timestamps->value;
+    }
+    t.sack_ok = config.sack && o.sack_permitted;
+}
+
+bool open_active(Tcb& t, wire::Seq32 iss, TcpEnv& env) noexcept {
+    t.snd.iss = iss;
+    t.snd.sml = iss;
+    t.snd.una = iss;
+    t.snd.nxt = iss + 1;
+    t.snd.max = t.snd.nxt;
+    t.rcv.wscale = env.config.window_scaling ? window_scale_for(env.config.recv_buffer_bytes) : 0;
+    t.passive = false;
+    t.state = TcpState::syn_sent;
+    t.rtt_start = env.now;
+    t.retransmits = 0;
+    if (!emit(t, flag::syn, iss, 0, env)) {
+        t.state = TcpState::closed;
+        return false;
+    }
+    arm_retransmit(t, env);
+    return true;
+}
+
+bool open_passive(Tcb& t, const wire::TcpSegment& syn, wire::Seq32 iss, TcpEnv& env) noexcept {
+    t.passive = true;
+    t.rcv.irs = syn.seq();
+    t.rcv.nxt = syn.seq() + 1;
+    t.rcv.adv_edge = t.rcv.nxt;
+    t.snd.iss = iss;
+    t.snd.sml = iss;
+    t.snd.una = iss;
+    t.snd.nxt = iss + 1;
+    t.snd.max = t.snd.nxt;
+    t.snd.wnd = syn.window(); // RFC 7323 section 2.2: never scaled on a SYN
+    t.snd.max_wnd = t.snd.wnd;
+    t.snd.wl1 = syn.seq();
+    t.snd.wl2 = iss;
+    take_syn_options(t, syn, env.config, true);
+    t.state = TcpState::syn_received;
+    t.rtt_start = env.now;
+    t.retransmits = 0;
+    if (!emit(t, flag::syn | flag::ack, iss, 0, env)) {
+        t.state = TcpState::closed;
+        return false;
+    }
+    arm_retransmit(t, env);
+    return true;
+}
+
+void timer_fired(Tcb& t, TimerKind kind, TcpEnv& env) noexcept {
+    switch (kind) {
+    case TimerKind::retransmit:
+        if (t.state == TcpState::syn_sent || t.state == TcpState::syn_received) {
+            syn_timeout(t, env);
+        } else if (t.snd.una != t.snd.max) {
+            retransmit_timeout(t, env);
+        }
+        break;
+    case TimerKind::delayed_ack: send_ack(t, env); break;
+    case TimerKind::persist: persist_timeout(t, env); break;
+    case TimerKind::keepalive: keepalive_timeout(t, env); break;
+    case TimerKind::fin_wait_2: enter_closed(t, CloseReason::timed_out, env); break;
+    case TimerKind::time_wait: enter_closed(t, CloseReason::normal, env); break;
+    }
+}
+
+Status<SendCallError> send(Tcb& t, wire::MbufPtr& data, TcpEnv& env) noexcept {
+    switch (t.state) {
+    case TcpState::syn_sent:
+    case TcpState::syn_received:
+    case TcpState::established:
+    case TcpState::close_wait: break;
+    case TcpState::closed:
+    case TcpState::listen: return Err{SendCallError::not_connected};
+    case TcpState::fin_wait_1:
+    case TcpState::fin_wait_2:
+    case TcpState::closing:
+    case TcpState::last_ack:
+    case TcpState::time_wait: return Err{SendCallError::write_closed};
+    }
+    if (t.fin_queued) {
+        return Err{SendCallError::write_closed};
+    }
+    if (!t.send.append(data).ok()) {
+        return Err{SendCallError::no_room};
+    }
+    output(t, env);
+    return {};
+}
+
+void shutdown_write(Tcb& t, TcpEnv& env) noexcept {
+    switch (t.state) {
+    case TcpState::syn_sent:
+        enter_closed(t, CloseReason::normal, env); // RFC 9293 section 3.10.4: delete the TCB
+        return;
+    case TcpState::syn_received:
+    case TcpState::established: t.state = TcpState::fin_wait_1; break;
+    case TcpState::close_wait: t.state = TcpState::last_ack; break;
+    case TcpState::closed:
+    case TcpState::listen:
+    case TcpState::fin_wait_1:
+    case TcpState::fin_wait_2:
+    case TcpState::closing:
+    case TcpState::last_ack:
+    case TcpState::time_wait: return; // already closing: "error: connection closing"
+    }
+    t.fin_queued = true;
+    output(t, env);
+}
+
+void abort(Tcb& t, TcpEnv& env) noexcept {
+    // RFC 9293 section 3.10.5: in SYN-RECEIVED and the synchronized states
+    // "send a reset segment: <SEQ=SND.NXT><CTL=RST>".
+    if (t.state == TcpState::syn_received || is_synchronized(t.state)) {
+        if (t.state != TcpState::time_wait) {
+            send_rst(t.tuple, t.snd.nxt, std::nullopt, env);
+        }
+    }
+    enter_closed(t, CloseReason::aborted, env);
+}
+
+void consumed(Tcb& t, std::uint32_t bytes, TcpEnv& env) noexcept {
+    const std::uint32_t before_window = t.recv.window();
+    t.recv.consume(bytes);
+    // A window update when the right edge can move by enough (receiver SWS
+    // avoidance, RFC 9293 section 3.8.6.2.2), or when the window was closed.
+    const wire::Seq32 edge = t.rcv.nxt + t.recv.window();
+    const std::uint32_t threshold = std::min<std::uint32_t>(t.recv.capacity() / 2, t.snd.mss);
+    if (is_synchronized(t.state) &&
+        (before_window == 0 ||
+         (after(edge, t.rcv.adv_edge) && static_cast<std::uint32_t>(edge - t.rcv.adv_edge) >= threshold))) {
+        t.ack_now = true;
+        output(t, env);
+    }
+}
+
+void release_resources(Tcb& t, TcpEnv& env) noexcept {
+    env.timers.cancel(t.rtx_timer);
+    env.timers.cancel(t.delack_timer);
+    env.timers.cancel(t.misc_timer);
+    t.send.clear();
+    t.recv.clear();
+    t.ooo.clear(env.ooo_pool);
+}
+
+} // namespace synack::tcp

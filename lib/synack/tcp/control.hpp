@@ -1,0 +1,35 @@
+#pragma once
+// Internal to the tcp room: state changes that input, timers and the
+// application calls share.
+
+#include <synack/tcp/env.hpp>
+#include <synack/tcp/tcb.hpp>
+#include <synack/wire/tcp.hpp>
+
+namespace synack::tcp {
+
+/// Queues an event for the application (counted when the queue is full).
+void notify(Tcb& tcb, ConnEvent e, TcpEnv& env) noexcept;
+
+/// To CLOSED: timers off, the application told why. The caller frees the TCB.
+void enter_closed(Tcb& tcb, CloseReason why, TcpEnv& env) noexcept;
+
+/// To TIME-WAIT (or restarts it): only the 2 MSL timer runs (RFC 9293 section 3.4.2).
+void enter_time_wait(Tcb& tcb, TcpEnv& env) noexcept;
+
+/// To ESTABLISHED: congestion control starts, keepalive arms, the
+/// application is told.
+void establish(Tcb& tcb, TcpEnv& env) noexcept;
+
+/// Records what the peer's SYN (or SYN-ACK) says: MSS (RFC 9293 section
+/// 3.7.1), window scale (RFC 7323 section 2.2), timestamps (RFC 7323 section
+/// 3.2), SACK-permitted (RFC 2018 section 2). `answering` is true on the
+/// passive side, where we offer only what the peer offered.
+void take_syn_options(Tcb& tcb, const wire::TcpSegment& syn, const TcpConfig& config,
+                      bool answering) noexcept;
+
+/// The window scale that lets `buffer_bytes` be advertised (at most 14,
+/// RFC 7323 section 2.3).
+std::uint8_t window_scale_for(std::uint32_t buffer_bytes) noexcept;
+
+} // namespace synack::tcp

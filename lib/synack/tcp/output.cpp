@@ -1,0 +1,273 @@
+// Sending: segments, ACKs, RSTs, and the rules that decide when (RFC 9293
+// sections 3.7.4 Nagle, 3.8.6.2 SWS avoidance, 3.8.6.3 delayed ACK; RFC 7323
+// options on every segment; RFC 2018 SACK blocks on ACKs).
+
+#include <synack/tcp/output.hpp>
+#include <synack/tcp/tcp.hpp>
+
+#include <synack/wire/build.hpp>
+
+#include <algorithm>
+
+namespace synack::tcp {
+
+namespace {
+
+constexpr std::uint32_t max_window_unscaled = 65535;
+constexpr std::uint32_t timestamps_option_bytes = 12;
+
+// RFC 7323 section 4.1: TSval from "a virtual clock that we call the
+// timestamp clock"; ours ticks in milliseconds.
+std::uint32_t ts_clock(time::Instant now) noexcept {
+    return static_cast<std::uint32_t>(now.us() / 1000);
+}
+
+bool has_unsent_fin(const Tcb& t) noexcept {
+    return t.fin_queued && !t.fin_sent;
+}
+
+// The window field for a segment, with receiver SWS avoidance (RFC 9293
+// section 3.8.6.2.2): the right edge moves right only by at least
+// min(RCV.BUFF / 2, MSS), and never moves left (section 3.8.6.2.2: "shrinking
+// the window ... is strongly discouraged"). Updates rcv.adv_edge.
+std::uint16_t window_field(Tcb& t, bool syn) noexcept {
+    const std::uint32_t free_bytes = t.recv.window();
+    wire::Seq32 edge = t.rcv.nxt + free_bytes;
+    if (after(edge, t.rcv.adv_edge)) {
+        const auto grow = static_cast<std::uint32_t>(edge - t.rcv.adv_edge);
+        const std::uint32_t threshold = std::min<std::uint32_t>(t.recv.capacity() / 2, t.snd.mss);
+        const bool window_was_closed = !after(t.rcv.adv_edge, t.rcv.nxt);
+        if (grow < threshold && !window_was_closed && !syn) {
+            edge = t.rcv.adv_edge;
+        }
+    } else {
+        edge = t.rcv.adv_edge; // never shrink
+    }
+    std::uint32_t wnd = before(t.rcv.nxt, edge) ? static_cast<std::uint32_t>(edge - t.rcv.nxt) : 0;
+    // RFC 7323 section 2.2: "The window field in a segment where the SYN bit
+    // is set ... MUST NOT be scaled."
+    const std::uint8_t shift = syn ? 0 : t.rcv.wscale;
+    wnd = std::min(wnd >> shift, max_window_unscaled);
+    t.rcv.adv_edge = seq_max(t.rcv.adv_edge, t.rcv.nxt + (wnd << shift));
+    return static_cast<std::uint16_t>(wnd);
+}
+
+wire::TcpOptions options_for(Tcb& t, std::uint8_t flags, const TcpEnv& env) noexcept {
+    wire::TcpOptions o;
+    const bool syn = (flags & wire::tcp_flag::syn) != 0;
+    if (syn) {
+        o.mss = env.config.mss;
+        // On a SYN-ACK, only what the peer offered (RFC 7323 section 1.3 and
+        // 2.2; RFC 2018 section 2); on a SYN, what we are configured for.
+        const bool answering = (flags & wire::tcp_flag::ack) != 0;
+        if (answering ? t.snd.wscale != 0 || t.rcv.wscale != 0 : env.config.window_scaling) {
+            o.window_scale = t.rcv.wscale;
+        }
+        o.sack_permitted = answering ? t.sack_ok : env.config.sack;
+        if (answering ? t.ts_ok : env.config.timestamps) {
+            o.timestamps = wire::Timestamps{ts_clock(env.now), t.ts_recent};
+        }
+        return o;
+    }
+    if (t.ts_ok) {
+        o.timestamps = wire::Timestamps{ts_clock(env.now), t.ts_recent};
+    }
+    if (t.sack_ok && !t.ooo.empty() && (flags & wire::tcp_flag::rst) == 0) {
+        o.sack_count = static_cast<std::uint8_t>(t.ooo.sack_blocks(o.sack, wire::tcp_max_sack_blocks));
+    }
+    return o;
+}
+
+} // namespace
+
+bool push_segment(const FourTuple& tuple, wire::MbufPtr packet, TcpEnv& env) noexcept {
+    if (!env.out.push(OutSegment{tuple, std::move(packet)})) {
+        ++env.counters.output_full;
+        return false;
+    }
+    ++env.counters.segments_out;
+    return true;
+}
+
+std::uint32_t payload_max(const Tcb& t) noexcept {
+    // RFC 9293 section 3.7.1: the effective send MSS leaves room for options.
+    const std::uint32_t options = t.ts_ok ? timestamps_option_bytes : 0;
+    return t.snd.mss > options ? t.snd.mss - options : 1;
+}
+
+bool emit(Tcb& t, std::uint8_t flags, wire::Seq32 seq, std::uint32_t len, TcpEnv& env) noexcept {
+    wire::MbufPtr pkt;
+    if (len != 0) {
+        // Data comes from the send buffer, whose offset 0 is SND.UNA.
+        const auto offset = static_cast<std::uint32_t>(seq - t.snd.una);
+        pkt = t.send.slice(offset, len, env.pool);
+    } else {
+        pkt.reset(rte_pktmbuf_alloc(env.pool));
+    }
+    if (!pkt) {
+        env.counters.drops.add(DropReason::no_mbuf);
+        return false;
+    }
+    const bool syn = (flags & wire::tcp_flag::syn) != 0;
+    wire::TcpRepr repr;
+    repr.src_port = t.tuple.local_port;
+    repr.dst_port = t.tuple.remote_port;
+    repr.seq = seq;
+    repr.flags = flags;
+    if ((flags & wire::tcp_flag::ack) != 0) {
+        repr.ack = t.rcv.nxt;
+    }
+    repr.window = (flags & wire::tcp_flag::rst) != 0 ? 0 : window_field(t, syn);
+    repr.options = options_for(t, flags, env);
+    if (!wire::prepend_tcp(pkt.get(), repr)) {
+        env.counters.drops.add(DropReason::no_mbuf);
+        return false;
+    }
+    if (!push_segment(t.tuple, std::move(pkt), env)) {
+        return false;
+    }
+    if ((flags & wire::tcp_flag::ack) != 0) {
+        // Every segment carries the latest ACK: nothing is left to delay.
+        t.unacked_segments = 0;
+        t.ack_now = false;
+        env.timers.cancel(t.delack_timer);
+    }
+    t.last_activity = env.now;
+    return true;
+}
+
+bool send_ack(Tcb& t, TcpEnv& env) noexcept {
+    return emit(t, wire::tcp_flag::ack, t.snd.nxt, 0, env);
+}
+
+void send_challenge_ack(Tcb& t, TcpEnv& env) noexcept {
+    // RFC 5961 section 3.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. Rate
+    // limiting (section 7) is left to the engine's counters for now.
+    ++env.counters.challenge_acks;
+    send_ack(t, env);
+}
+
+void send_rst(const FourTuple& tuple, wire::Seq32 seq, std::optional<wire::Seq32> ack,
+              TcpEnv& env) noexcept {
+    wire::MbufPtr pkt(rte_pktmbuf_alloc(env.pool));
+    if (!pkt) {
+        env.counters.drops.add(DropReason::no_mbuf);
+        return;
+    }
+    wire::TcpRepr repr;
+    repr.src_port = tuple.local_port;
+    repr.dst_port = tuple.remote_port;
+    repr.seq = seq;
+    repr.flags = wire::tcp_flag::rst;
+    if (ack) {
+        repr.flags |= wire::tcp_flag::ack;
+        repr.ack = *ack;
+    }
+    if (wire::prepend_tcp(pkt.get(), repr) && push_segment(tuple, std::move(pkt), env)) {
+        ++env.counters.resets_sent;
+    }
+}
+
+void arm_retransmit(Tcb& t, TcpEnv& env) noexcept {
+    env.timers.arm(t.rtx_timer, env.now + t.rtt.rto());
+}
+
+void output(Tcb& t, TcpEnv& env) noexcept {
+    bool can_send_data = false;
+    switch (t.state) {
+    case TcpState::closed:
+    case TcpState::listen: return;
+    case TcpState::time_wait: break; // only the ACK of a (retransmitted) FIN
+    case TcpState::syn_sent:
+    case TcpState::syn_received: break; // only the SYN (timer-driven) and ACKs
+    case TcpState::established:
+    case TcpState::close_wait:
+    case TcpState::fin_wait_1:
+    case TcpState::closing:
+    case TcpState::last_ack: can_send_data = true; break;
+    case TcpState::fin_wait_2: break;
+    }
+
+    bool sent = false;
+    while (can_send_data) {
+        const wire::Seq32 data_end = t.snd.una + t.send.bytes();
+        const std::uint32_t unsent = after(data_end, t.snd.nxt)
+                                         ? static_cast<std::uint32_t>(data_end - t.snd.nxt)
+                                         : 0;
+        const std::uint32_t wnd = std::min(t.snd.wnd, t.cc.cwnd_bytes());
+        const wire::Seq32 wnd_end = t.snd.una + wnd;
+        const std::uint32_t usable =
+            after(wnd_end, t.snd.nxt) ? static_cast<std::uint32_t>(wnd_end - t.snd.nxt) : 0;
+        const std::uint32_t full = payload_max(t);
+        std::uint32_t len = std::min({unsent, usable, full});
+        const bool fin_now = has_unsent_fin(t) && len == unsent && t.snd.nxt + len == data_end;
+        if (len == 0 && !fin_now) {
+            break;
+        }
+        // Retransmissions are never held back: they resend what was sent.
+        const bool new_data = !before(t.snd.nxt, t.snd.max);
+        if (len != 0 && len < full && !fin_now && new_data) {
+            // RFC 9293 section 3.7.4 (Nagle), in Minshall's variant as Linux
+            // runs it: hold a partial segment only while an earlier partial
+            // segment is unacknowledged. The classic rule also holds the tail
+            // of every write that is not a multiple of the MSS, which stalls
+            // request/response traffic on the peer's delayed ACK.
+            if (t.nagle && before(t.snd.una, t.snd.sml)) {
+                break;
+            }
+            // Sender SWS avoidance (RFC 9293 section 3.8.6.2.1): send a
+            // partial segment only if it is all we have, or at least half of
+            // the largest window the peer offered.
+            if (len < unsent && len < t.snd.max_wnd / 2) {
+                break;
+            }
+        }
+        std::uint8_t flags = wire::tcp_flag::ack;
+        if (len != 0 && len == unsent) {
+            flags |= wire::tcp_flag::psh;
+        }
+        if (fin_now) {
+            flags |= wire::tcp_flag::fin;
+        }
+        const wire::Seq32 seq = t.snd.nxt;
+        if (!emit(t, flags, seq, len, env)) {
+            break;
+        }
+        sent = true;
+        if (!new_data) {
+            ++env.counters.retransmits;
+        } else if (!t.rtt_timing && len != 0) {
+            // One timed segment at a time, never a retransmitted one (Karn).
+            t.rtt_timing = true;
+            t.rtt_seq = seq + len;
+            t.rtt_start = env.now;
+        }
+        if (len < full) {
+            t.snd.sml = seq + len;
+        }
+        t.snd.nxt = seq + len + (fin_now ? 1 : 0);
+        t.snd.max = seq_max(t.snd.max, t.snd.nxt);
+        if (fin_now) {
+            t.fin_sent = true;
+        }
+        if (!env.timers.armed(t.rtx_timer)) {
+            arm_retransmit(t, env);
+        }
+        if (fin_now) {
+            break;
+        }
+    }
+
+    if (!sent && t.ack_now) {
+        send_ack(t, env);
+    }
+    // RFC 9293 section 3.8.6.1: data waits behind a zero window with nothing
+    // in flight to elicit a window update: probe it.
+    if (can_send_data && t.snd.wnd == 0 && t.send.bytes() != 0 && t.flight_size() == 0 &&
+        !env.timers.armed(t.rtx_timer) && !env.timers.armed(t.misc_timer)) {
+        t.misc_timer.set_kind(static_cast<std::uint8_t>(TimerKind::persist));
+        env.timers.arm(t.misc_timer, env.now + t.rtt.rto());
+    }
+}
+
+} // namespace synack::tcp

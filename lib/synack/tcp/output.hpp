@@ -1,0 +1,38 @@
+#pragma once
+// Internal to the tcp room: the sending primitives input and timers share.
+
+#include <synack/tcp/env.hpp>
+#include <synack/tcp/tcb.hpp>
+
+#include <optional>
+
+namespace synack::tcp {
+
+/// Queues a finished TCP segment for transmission; false when the output
+/// queue is full (counted; the segment is freed).
+bool push_segment(const FourTuple& tuple, wire::MbufPtr packet, TcpEnv& env) noexcept;
+
+/// Builds and queues one segment of tcb: flags, sequence number, and `len`
+/// payload bytes taken from the send buffer at seq (zero copy). Carries the
+/// current ACK and window when `flags` has ACK. Returns false when no mbuf
+/// or no output slot was available (counted).
+bool emit(Tcb& tcb, std::uint8_t flags, wire::Seq32 seq, std::uint32_t len, TcpEnv& env) noexcept;
+
+/// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+bool send_ack(Tcb& tcb, TcpEnv& env) noexcept;
+
+/// RFC 5961's challenge ACK (an ACK, counted separately).
+void send_challenge_ack(Tcb& tcb, TcpEnv& env) noexcept;
+
+/// A RST with seq, and ACK when `ack` is given.
+void send_rst(const FourTuple& tuple, wire::Seq32 seq, std::optional<wire::Seq32> ack,
+              TcpEnv& env) noexcept;
+
+/// Arms the retransmission timer for the current RTO.
+void arm_retransmit(Tcb& tcb, TcpEnv& env) noexcept;
+
+/// The largest payload per segment: SND.MSS less the option bytes every
+/// segment carries.
+std::uint32_t payload_max(const Tcb& tcb) noexcept;
+
+} // namespace synack::tcp

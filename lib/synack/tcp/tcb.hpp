@@ -1,0 +1,121 @@
+#pragma once
+// The transmission control block (RFC 9293 section 3.3.1): one connection's
+// state, grouped the RFC way (snd, rcv). Hot fields, touched by every segment,
+// come first. A TCB is not copyable or movable (its timers are linked into
+// the wheel by address); the engine keeps TCBs in a fixed pool.
+
+#include <synack/tcp/config.hpp>
+#include <synack/tcp/congestion.hpp>
+#include <synack/tcp/four_tuple.hpp>
+#include <synack/tcp/reassembly.hpp>
+#include <synack/tcp/recv_buffer.hpp>
+#include <synack/tcp/rtt.hpp>
+#include <synack/tcp/send_buffer.hpp>
+#include <synack/tcp/state.hpp>
+#include <synack/time/timer_wheel.hpp>
+#include <synack/wire/seq.hpp>
+
+#include <cstdint>
+
+namespace synack::tcp {
+
+/// Which of a TCB's timers fired (TimerNode::kind()).
+enum class TimerKind : std::uint8_t {
+    retransmit,  // data, SYN and SYN-ACK retransmission (RFC 6298)
+    delayed_ack, // RFC 9293 section 3.8.6.3
+    persist,     // zero-window probe (RFC 9293 section 3.8.6.1)
+    keepalive,   // RFC 9293 section 3.8.4
+    fin_wait_2,  // give up on a peer that never sends its FIN
+    time_wait,   // 2 * MSL (RFC 9293 section 3.4.2)
+};
+
+/// Why a connection ended, as the application is told.
+enum class CloseReason : std::uint8_t {
+    normal,       // both FINs exchanged and acknowledged
+    reset,        // the peer sent an acceptable RST
+    refused,      // RST in answer to our SYN
+    timed_out,    // retransmissions or keepalive probes ran out
+    aborted,      // the application aborted (we sent RST)
+};
+
+const char* to_string(CloseReason r) noexcept;
+
+struct Tcb {
+    explicit Tcb(const TcpConfig& config) noexcept;
+    Tcb(const Tcb&) = delete;
+    Tcb& operator=(const Tcb&) = delete;
+
+    // --- hot: every segment ---
+    TcpState state = TcpState::closed;
+    /// RFC 9293 section 3.3.1, "Send Sequence Variables".
+    struct Send {
+        wire::Seq32 una; // oldest unacknowledged
+        wire::Seq32 nxt; // next to send
+        wire::Seq32 max; // highest ever sent (nxt rewinds on retransmission timeout)
+        std::uint32_t wnd = 0; // peer's window, scaled, in bytes
+        wire::Seq32 wl1; // SEG.SEQ of the last window update
+        wire::Seq32 wl2; // SEG.ACK of the last window update
+        wire::Seq32 iss;
+        wire::Seq32 sml; // end of the last sub-MSS segment sent (Nagle, Minshall's variant)
+        std::uint32_t max_wnd = 0; // largest window the peer offered (RFC 5961 section 5.2)
+        std::uint16_t mss = 536;   // effective send MSS (RFC 9293 section 3.7.1)
+        std::uint8_t wscale = 0;   // shift applied to the peer's windows
+    } snd;
+    /// RFC 9293 section 3.3.1, "Receive Sequence Variables".
+    struct Recv {
+        wire::Seq32 nxt;
+        wire::Seq32 irs;
+        /// The right edge we last advertised: never moved left (RFC 9293
+        /// section 3.8.6.2.2, "shrinking the window" is discouraged).
+        wire::Seq32 adv_edge;
+        std::uint8_t wscale = 0; // shift we apply to the windows we send
+    } rcv;
+
+    // Negotiated options.
+    bool ts_ok = false;   // RFC 7323 timestamps in use
+    bool sack_ok = false; // RFC 2018 SACK permitted both ways
+    bool nagle = true;
+    std::uint32_t ts_recent = 0; // RFC 7323 section 4.3, TS.Recent
+
+    // Send side progress.
+    bool fin_queued = false; // the application shut down its write side
+    bool fin_sent = false;
+    bool passive = false;    // opened from LISTEN (RST in SYN-RECEIVED returns there)
+    std::uint8_t dupacks = 0;
+    std::uint8_t retransmits = 0; // consecutive timeouts of the current segment
+    std::uint8_t keepalive_probes = 0;
+    /// Full-sized segments received since the last ACK we sent (delayed ACK).
+    std::uint8_t unacked_segments = 0;
+    bool ack_now = false; // send an ACK at the next output
+    /// RTT timing of one segment at a time (RFC 6298 section 3, Karn's rule).
+    bool rtt_timing = false;
+    wire::Seq32 rtt_seq;
+    time::Instant rtt_start;
+    time::Instant last_activity; // for keepalive and idle restart
+
+    CloseReason close_reason = CloseReason::normal;
+    /// The engine's handle for the connection, passed back in events.
+    std::uint64_t user_id = 0;
+    FourTuple tuple;
+
+    // --- timers, each an entry in the engine's wheel ---
+    time::TimerNode rtx_timer{static_cast<std::uint8_t>(TimerKind::retransmit)};
+    time::TimerNode delack_timer{static_cast<std::uint8_t>(TimerKind::delayed_ack)};
+    /// Persist, keepalive, FIN-WAIT-2 and TIME-WAIT never run at once.
+    time::TimerNode misc_timer{static_cast<std::uint8_t>(TimerKind::keepalive)};
+
+    // --- cold: buffers and estimators ---
+    SendBuffer send;
+    RecvBuffer recv;
+    ReassemblyQueue ooo;
+    RttEstimator rtt;
+    Congestion cc;
+
+    /// Bytes sent and not yet acknowledged (RFC 5681 FlightSize), counting
+    /// SYN and FIN.
+    std::uint32_t flight_size() const noexcept {
+        return static_cast<std::uint32_t>(snd.max - snd.una);
+    }
+};
+
+} // namespace synack::tcp

@@ -1,0 +1,901 @@
+// The RFC 9293 state machine of one connection, driven segment by segment.
+// Grouped by state; each name states the rule, with its RFC section.
+
+#include "unit/tcp/tcp_fixture.hpp"
+
+#include <synack/tcp/control.hpp>
+
+using namespace synack;
+using namespace synack::test;
+using tcp::ConnEvent;
+using tcp::TcpState;
+using time::Duration;
+using wire::Seq32;
+
+// ---------------------------------------------------------------- LISTEN
+
+TEST_CASE("LISTEN: SYN -> SYN-ACK <SEQ=ISS><ACK=RCV.NXT>, SYN-RECEIVED (RFC 9293 3.10.7.2)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    wire::TcpRepr syn{.seq = remote_iss, .flags = flag::syn, .window = 64240};
+    syn.options.mss = 1400;
+    syn.src_port = remote_port;
+    syn.dst_port = local_port;
+    std::vector<std::uint8_t> bytes(syn.header_len());
+    syn.emit(bytes);
+    auto seg = wire::parse_tcp(bytes, wire::ChecksumCheck::known_good());
+    auto e = t.env();
+    REQUIRE(tcp::open_passive(t.tcb, *seg, local_iss, e));
+    REQUIRE(t.tcb.state == TcpState::syn_received);
+    const Sent s = t.expect_tx();
+    REQUIRE(s.hdr.flags == (flag::syn | flag::ack));
+    REQUIRE(s.hdr.seq == local_iss);
+    REQUIRE(s.hdr.ack == remote_iss + 1);
+    REQUIRE(s.hdr.options.mss == std::uint16_t{1460});
+    REQUIRE(t.tcb.snd.mss == 1400); // min(peer's MSS, ours): RFC 9293 3.7.1
+    t.expect_no_tx();
+}
+
+TEST_CASE("LISTEN: a peer without the MSS option gets 536 (RFC 9293 3.7.1, MUST-15)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    wire::TcpRepr syn{.seq = remote_iss, .flags = flag::syn, .window = 1000};
+    syn.src_port = remote_port;
+    syn.dst_port = local_port;
+    std::vector<std::uint8_t> bytes(syn.header_len());
+    syn.emit(bytes);
+    auto seg = wire::parse_tcp(bytes, wire::ChecksumCheck::known_good());
+    auto e = t.env();
+    REQUIRE(tcp::open_passive(t.tcb, *seg, local_iss, e));
+    REQUIRE(t.tcb.snd.mss == 536);
+}
+
+// ---------------------------------------------------------------- SYN-RECEIVED
+
+TEST_CASE("SYN-RECEIVED: ACK of our SYN -> ESTABLISHED, connected (RFC 9293 3.10.7.4)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_syn_received();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 1000});
+    REQUIRE(t.tcb.state == TcpState::established);
+    REQUIRE(t.tcb.snd.wnd == 1000);
+    REQUIRE(t.saw_event(ConnEvent::connected));
+    t.expect_no_tx();
+}
+
+TEST_CASE("SYN-RECEIVED: unacceptable ACK -> RST <SEQ=SEG.ACK> (RFC 9293 3.10.7.4)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_syn_received();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 5, .flags = flag::ack, .window = 1000});
+    const Sent rst = t.expect_tx();
+    REQUIRE(rst.hdr.flags == flag::rst);
+    REQUIRE(rst.hdr.seq == local_iss + 5);
+    REQUIRE(t.tcb.state == TcpState::syn_received);
+}
+
+TEST_CASE("SYN-RECEIVED: a repeated SYN gets the SYN-ACK again", "[tcp]") {
+    TcpFixture t;
+    t.make_syn_received();
+    t.send({.seq = remote_iss, .flags = flag::syn, .window = 1000});
+    const Sent s = t.expect_tx();
+    REQUIRE(s.hdr.flags == (flag::syn | flag::ack));
+    REQUIRE(s.hdr.seq == local_iss);
+}
+
+TEST_CASE("SYN-RECEIVED: no ACK -> SYN-ACK retransmitted with backoff, then give up",
+          "[tcp][rfc6298]") {
+    TcpFixture t;
+    t.make_syn_received();
+    Duration rto = Duration::from_s(1);
+    for (int i = 0; i < t.config.synack_retries; ++i) {
+        t.advance(rto);
+        const Sent s = t.expect_tx();
+        REQUIRE(s.hdr.flags == (flag::syn | flag::ack));
+        rto = rto + rto; // RFC 6298 section 5.5: back off
+    }
+    t.advance(rto);
+    t.expect_no_tx();
+    REQUIRE(t.tcb.state == TcpState::closed);
+    REQUIRE(t.tcb.close_reason == tcp::CloseReason::timed_out);
+}
+
+TEST_CASE("SYN-RECEIVED from LISTEN: RST -> CLOSED, no reply (RFC 9293 3.10.7.4 second)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_syn_received();
+    t.send({.seq = remote_iss + 1, .flags = flag::rst});
+    REQUIRE(t.tcb.state == TcpState::closed);
+    t.expect_no_tx();
+}
+
+// ---------------------------------------------------------------- SYN-SENT
+
+TEST_CASE("SYN-SENT: open sends SYN <SEQ=ISS> with MSS (RFC 9293 3.10.1)", "[tcp][rfc9293]") {
+    TcpFixture t;
+    auto e = t.env();
+    REQUIRE(tcp::open_active(t.tcb, local_iss, e));
+    REQUIRE(t.tcb.state == TcpState::syn_sent);
+    const Sent s = t.expect_tx();
+    REQUIRE(s.hdr.flags == flag::syn);
+    REQUIRE(s.hdr.seq == local_iss);
+    REQUIRE(s.hdr.options.mss == std::uint16_t{1460});
+}
+
+TEST_CASE("SYN-SENT: SYN-ACK -> ESTABLISHED and ACK <SEQ=SND.NXT><ACK=RCV.NXT> (RFC 9293 3.10.7.3)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    auto e = t.env();
+    REQUIRE(tcp::open_active(t.tcb, local_iss, e));
+    (void)t.expect_tx();
+    wire::TcpRepr synack{.seq = remote_iss, .ack = local_iss + 1, .flags = flag::syn | flag::ack,
+                         .window = 5000};
+    synack.options.mss = 1200;
+    t.send(synack);
+    REQUIRE(t.tcb.state == TcpState::established);
+    REQUIRE(t.tcb.snd.mss == 1200);
+    REQUIRE(t.tcb.snd.wnd == 5000);
+    const Sent ack = t.expect_tx();
+    REQUIRE(ack.hdr.flags == flag::ack);
+    REQUIRE(ack.hdr.seq == local_iss + 1);
+    REQUIRE(ack.hdr.ack == remote_iss + 1);
+    REQUIRE(t.saw_event(ConnEvent::connected));
+}
+
+TEST_CASE("SYN-SENT: ACK outside ISS < SEG.ACK =< SND.NXT -> RST <SEQ=SEG.ACK> (RFC 9293 3.10.7.3)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    auto e = t.env();
+    REQUIRE(tcp::open_active(t.tcb, local_iss, e));
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss, .ack = local_iss + 7, .flags = flag::syn | flag::ack, .window = 5000});
+    const Sent rst = t.expect_tx();
+    REQUIRE(rst.hdr.flags == flag::rst);
+    REQUIRE(rst.hdr.seq == local_iss + 7);
+    REQUIRE(t.tcb.state == TcpState::syn_sent);
+}
+
+TEST_CASE("SYN-SENT: RST acknowledging our SYN -> CLOSED, refused (RFC 9293 3.10.7.3)",
+          "[tcp][rfc9293][rfc5961]") {
+    TcpFixture t;
+    auto e = t.env();
+    REQUIRE(tcp::open_active(t.tcb, local_iss, e));
+    (void)t.expect_tx();
+    t.send({.seq = Seq32(0), .ack = local_iss + 1, .flags = flag::rst | flag::ack});
+    REQUIRE(t.tcb.state == TcpState::closed);
+    REQUIRE(t.tcb.close_reason == tcp::CloseReason::refused);
+    t.expect_no_tx();
+}
+
+TEST_CASE("SYN-SENT: RST without an ACK is dropped (RFC 9293 3.10.7.3)", "[tcp][rfc9293]") {
+    TcpFixture t;
+    auto e = t.env();
+    REQUIRE(tcp::open_active(t.tcb, local_iss, e));
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss, .flags = flag::rst});
+    REQUIRE(t.tcb.state == TcpState::syn_sent);
+}
+
+TEST_CASE("SYN-SENT: SYN without ACK -> SYN-RECEIVED, SYN-ACK (simultaneous open, RFC 9293 figure 7)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    auto e = t.env();
+    REQUIRE(tcp::open_active(t.tcb, local_iss, e));
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss, .flags = flag::syn, .window = 5000});
+    REQUIRE(t.tcb.state == TcpState::syn_received);
+    const Sent s = t.expect_tx();
+    REQUIRE(s.hdr.flags == (flag::syn | flag::ack));
+    REQUIRE(s.hdr.seq == local_iss);
+    REQUIRE(s.hdr.ack == remote_iss + 1);
+    // The peer's SYN-ACK completes it.
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 5000});
+    REQUIRE(t.tcb.state == TcpState::established);
+}
+
+TEST_CASE("SYN-SENT: no answer -> SYN retransmitted, then CLOSED timed out", "[tcp][rfc6298]") {
+    TcpFixture t;
+    t.config.syn_retries = 2;
+    auto e = t.env();
+    REQUIRE(tcp::open_active(t.tcb, local_iss, e));
+    (void)t.expect_tx();
+    t.advance(Duration::from_s(1));
+    REQUIRE(t.expect_tx().hdr.flags == flag::syn);
+    t.advance(Duration::from_s(2));
+    REQUIRE(t.expect_tx().hdr.flags == flag::syn);
+    t.advance(Duration::from_s(4));
+    REQUIRE(t.tcb.state == TcpState::closed);
+    REQUIRE(t.tcb.close_reason == tcp::CloseReason::timed_out);
+}
+
+// ---------------------------------------------------------------- ESTABLISHED: receiving
+
+TEST_CASE("ESTABLISHED: in-order data is readable and its ACK is delayed (RFC 9293 3.8.6.3)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack | flag::psh,
+            .window = 64240},
+           "hello");
+    REQUIRE(t.saw_event(ConnEvent::readable));
+    t.expect_no_tx();
+    t.advance(Duration::from_ms(40));
+    const Sent ack = t.expect_tx();
+    REQUIRE(ack.hdr.ack == remote_iss + 6);
+    REQUIRE(t.app_read() == "hello");
+}
+
+TEST_CASE("ESTABLISHED: the second full-sized segment is ACKed at once (RFC 9293 3.8.6.3)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    const std::string full(t.tcb.snd.mss, 'x');
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240}, full);
+    t.expect_no_tx();
+    t.send({.seq = remote_iss + 1 + full.size(), .ack = local_iss + 1, .flags = flag::ack,
+            .window = 64240},
+           full);
+    const Sent ack = t.expect_tx();
+    REQUIRE(ack.hdr.ack == remote_iss + 1 + 2 * full.size());
+}
+
+TEST_CASE("ESTABLISHED: the receive buffer hands over the very mbuf that arrived", "[tcp][buffers]") {
+    TcpFixture t;
+    t.make_established();
+    wire::TcpRepr seg{.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack,
+                      .window = 64240};
+    seg.src_port = remote_port;
+    seg.dst_port = local_port;
+    std::vector<std::uint8_t> bytes(seg.header_len());
+    seg.emit(bytes);
+    const std::string payload = "zero copy";
+    bytes.insert(bytes.end(), payload.begin(), payload.end());
+    wire::MbufPtr m = mbuf_from(bytes);
+    const rte_mbuf* arrived = m.get();
+    const std::uint8_t* payload_at = rte_pktmbuf_mtod(m.get(), const std::uint8_t*) + 20;
+    auto parsed = wire::parse_tcp(bytes, wire::ChecksumCheck::known_good());
+    auto e = t.env();
+    tcp::segment_arrives(t.tcb, tcp::Incoming{*parsed, std::move(m), 20}, e);
+    REQUIRE(t.tcb.recv.front() == arrived);
+    wire::Bytes spans[4];
+    REQUIRE(t.tcb.recv.peek(spans, 4) == 1);
+    REQUIRE(spans[0].data() == payload_at);
+    REQUIRE(std::string(spans[0].begin(), spans[0].end()) == payload);
+}
+
+TEST_CASE("ESTABLISHED: out-of-order data -> immediate duplicate ACK; the hole filled -> all of it"
+          " (RFC 5681 4.2)",
+          "[tcp][rfc5681]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 6, .ack = local_iss + 1, .flags = flag::ack, .window = 64240},
+           "world");
+    const Sent dup = t.expect_tx();
+    REQUIRE(dup.hdr.ack == remote_iss + 1);
+    REQUIRE(t.app_read().empty());
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240},
+           "hello");
+    const Sent ack = t.expect_tx();
+    REQUIRE(ack.hdr.ack == remote_iss + 11);
+    REQUIRE(t.app_read() == "helloworld");
+}
+
+TEST_CASE("ESTABLISHED: SACK blocks describe held out-of-order data (RFC 2018 4)", "[tcp][rfc2018]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.sack = true;
+    TcpFixture t(c);
+    wire::TcpOptions peer;
+    peer.sack_permitted = true;
+    t.make_syn_received(peer);
+    REQUIRE(t.tcb.sack_ok);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240});
+    t.send({.seq = remote_iss + 11, .ack = local_iss + 1, .flags = flag::ack, .window = 64240},
+           "abcde");
+    const Sent dup = t.expect_tx();
+    REQUIRE(dup.hdr.options.sack_count == 1);
+    REQUIRE(dup.hdr.options.sack[0] == wire::SackBlock{remote_iss + 11, remote_iss + 16});
+}
+
+TEST_CASE("ESTABLISHED: a segment outside the window -> ACK, dropped (RFC 9293 3.10.7.4 first)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 1 + 1'000'000, .ack = local_iss + 1, .flags = flag::ack,
+            .window = 64240},
+           "far");
+    const Sent ack = t.expect_tx();
+    REQUIRE(ack.hdr.flags == flag::ack);
+    REQUIRE(ack.hdr.ack == remote_iss + 1);
+    REQUIRE(t.counters.drops[tcp::DropReason::out_of_window] == 1);
+}
+
+TEST_CASE("ESTABLISHED: an old duplicate is trimmed to its new part (RFC 9293 3.10.7.4)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240}, "abc");
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240},
+           "abcdef");
+    REQUIRE(t.app_read() == "abcdef");
+}
+
+// ---------------------------------------------------------------- RFC 5961
+
+TEST_CASE("ESTABLISHED: RST at exactly RCV.NXT -> CLOSED, reset (RFC 5961 3.2)", "[tcp][rfc5961]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 1, .flags = flag::rst});
+    REQUIRE(t.tcb.state == TcpState::closed);
+    REQUIRE(t.tcb.close_reason == tcp::CloseReason::reset);
+    REQUIRE(t.saw_event(ConnEvent::closed));
+    t.expect_no_tx();
+}
+
+TEST_CASE("ESTABLISHED: in-window RST not at RCV.NXT -> challenge ACK (RFC 5961 3.2)",
+          "[tcp][rfc5961]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 100, .flags = flag::rst});
+    REQUIRE(t.tcb.state == TcpState::established);
+    const Sent ack = t.expect_tx();
+    REQUIRE(ack.hdr.flags == flag::ack);
+    REQUIRE(ack.hdr.seq == local_iss + 1);
+    REQUIRE(ack.hdr.ack == remote_iss + 1);
+    REQUIRE(t.counters.challenge_acks == 1);
+}
+
+TEST_CASE("ESTABLISHED: out-of-window RST is dropped silently (RFC 5961 3.2)", "[tcp][rfc5961]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 10'000'000, .flags = flag::rst});
+    REQUIRE(t.tcb.state == TcpState::established);
+    t.expect_no_tx();
+}
+
+TEST_CASE("ESTABLISHED: SYN -> challenge ACK, connection kept (RFC 5961 4.2)", "[tcp][rfc5961]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 1, .flags = flag::syn, .window = 1000});
+    REQUIRE(t.tcb.state == TcpState::established);
+    const Sent ack = t.expect_tx();
+    REQUIRE(ack.hdr.flags == flag::ack);
+    REQUIRE(ack.hdr.ack == remote_iss + 1);
+}
+
+TEST_CASE("ESTABLISHED: ACK of data never sent -> ACK, dropped (RFC 5961 5.2)", "[tcp][rfc5961]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 500, .flags = flag::ack, .window = 1000},
+           "data");
+    const Sent ack = t.expect_tx();
+    REQUIRE(ack.hdr.ack == remote_iss + 1); // the data was not accepted
+    REQUIRE(t.counters.drops[tcp::DropReason::bad_ack] == 1);
+}
+
+TEST_CASE("ESTABLISHED: segment without ACK is dropped (RFC 9293 3.10.7.4 fifth)", "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 1, .window = 1000}, "data");
+    REQUIRE(t.counters.drops[tcp::DropReason::no_ack] == 1);
+    REQUIRE(t.app_read().empty());
+}
+
+// ---------------------------------------------------------------- ESTABLISHED: sending
+
+TEST_CASE("ESTABLISHED: data goes out at once, and its ACK frees the send buffer", "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    t.app_send("request");
+    const Sent s = t.expect_tx();
+    REQUIRE(s.payload == "request");
+    REQUIRE(s.hdr.seq == local_iss + 1);
+    REQUIRE((s.hdr.flags & flag::psh) != 0);
+    REQUIRE(t.tcb.send.bytes() == 7);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 8, .flags = flag::ack, .window = 64240});
+    REQUIRE(t.tcb.send.bytes() == 0);
+    REQUIRE_FALSE(t.wheel.armed(t.tcb.rtx_timer)); // RFC 6298 5.2: all acknowledged
+}
+
+TEST_CASE("ESTABLISHED: Nagle holds a small segment while data is unacknowledged (RFC 9293 3.7.4)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    t.app_send("first");
+    (void)t.expect_tx();
+    t.app_send("second");
+    t.expect_no_tx();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 6, .flags = flag::ack, .window = 64240});
+    const Sent s = t.expect_tx();
+    REQUIRE(s.payload == "second");
+}
+
+TEST_CASE("ESTABLISHED: with Nagle off, small segments go out at once", "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    t.tcb.nagle = false;
+    t.app_send("first");
+    (void)t.expect_tx();
+    t.app_send("second");
+    REQUIRE(t.expect_tx().payload == "second");
+}
+
+TEST_CASE("ESTABLISHED: data larger than the MSS is cut into full-sized segments", "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    const std::string data(3000, 'd');
+    t.app_send(data);
+    REQUIRE(t.expect_tx().payload.size() == 1460);
+    REQUIRE(t.expect_tx().payload.size() == 1460);
+    REQUIRE(t.expect_tx().payload.size() == 80);
+}
+
+TEST_CASE("ESTABLISHED: the send window limits what is in flight (RFC 9293 3.8.6)", "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_syn_received();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 1000});
+    t.app_send(std::string(3000, 'w'));
+    REQUIRE(t.expect_tx().payload.size() == 1000);
+    t.expect_no_tx();
+}
+
+TEST_CASE("ESTABLISHED: retransmission timeout resends from SND.UNA and backs off (RFC 6298 5)",
+          "[tcp][rfc6298]") {
+    TcpFixture t;
+    t.make_established();
+    t.app_send("lost");
+    (void)t.expect_tx();
+    const Duration rto = t.tcb.rtt.rto();
+    t.advance(rto);
+    const Sent again = t.expect_tx();
+    REQUIRE(again.payload == "lost");
+    REQUIRE(again.hdr.seq == local_iss + 1);
+    REQUIRE(t.tcb.rtt.rto() == rto + rto);
+    REQUIRE(t.counters.timeouts == 1);
+}
+
+TEST_CASE("ESTABLISHED: three duplicate ACKs -> fast retransmit (RFC 5681 3.2)", "[tcp][rfc5681]") {
+    TcpFixture t;
+    t.make_established();
+    t.tcb.nagle = false;
+    for (int i = 0; i < 5; ++i) {
+        t.app_send(std::string(t.tcb.snd.mss, static_cast<char>('a' + i)));
+        (void)t.expect_tx();
+    }
+    for (int i = 0; i < 3; ++i) {
+        t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240});
+    }
+    const Sent resent = t.expect_tx();
+    REQUIRE(resent.hdr.seq == local_iss + 1);
+    REQUIRE(resent.payload == std::string(t.tcb.snd.mss, 'a'));
+    REQUIRE(t.counters.fast_retransmits == 1);
+}
+
+TEST_CASE("ESTABLISHED: zero window -> persist probes until it opens (RFC 9293 3.8.6.1)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_syn_received();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 0});
+    t.app_send("blocked");
+    t.expect_no_tx();
+    t.advance(t.tcb.rtt.rto());
+    const Sent probe = t.expect_tx();
+    REQUIRE(probe.hdr.seq == local_iss); // SND.UNA - 1: an old byte elicits the window
+    REQUIRE(probe.payload.empty());
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 1000});
+    REQUIRE(t.expect_tx().payload == "blocked");
+}
+
+// ---------------------------------------------------------------- closing
+
+TEST_CASE("ESTABLISHED: close -> FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT -> CLOSED after 2 MSL"
+          " (RFC 9293 3.10.4, 3.10.7.4)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    auto e = t.env();
+    tcp::shutdown_write(t.tcb, e);
+    REQUIRE(t.tcb.state == TcpState::fin_wait_1);
+    const Sent fin = t.expect_tx();
+    REQUIRE(fin.hdr.flags == (flag::fin | flag::ack));
+    REQUIRE(fin.hdr.seq == local_iss + 1);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::ack, .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::fin_wait_2);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::fin | flag::ack,
+            .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::time_wait);
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 2);
+    REQUIRE(t.saw_event(ConnEvent::peer_closed));
+    t.advance(t.config.msl + t.config.msl - Duration::from_ms(1));
+    REQUIRE(t.tcb.state == TcpState::time_wait);
+    t.advance(Duration::from_ms(1));
+    REQUIRE(t.tcb.state == TcpState::closed);
+    REQUIRE(t.tcb.close_reason == tcp::CloseReason::normal);
+}
+
+TEST_CASE("FIN-WAIT-2: data still flows in after our FIN (half-close)", "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    auto e = t.env();
+    tcp::shutdown_write(t.tcb, e);
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::ack, .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::fin_wait_2);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::ack, .window = 64240},
+           "still talking");
+    REQUIRE(t.app_read() == "still talking");
+}
+
+TEST_CASE("ESTABLISHED: peer FIN -> CLOSE-WAIT; close -> LAST-ACK; ACK -> CLOSED (RFC 9293 3.10.7.4)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::fin | flag::ack,
+            .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::close_wait);
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 2);
+    REQUIRE(t.saw_event(ConnEvent::peer_closed));
+    t.app_send("reply after FIN"); // half-close: we may still send
+    REQUIRE(t.expect_tx().payload == "reply after FIN");
+    auto e = t.env();
+    tcp::shutdown_write(t.tcb, e);
+    REQUIRE(t.tcb.state == TcpState::last_ack);
+    const Sent fin = t.expect_tx();
+    REQUIRE((fin.hdr.flags & flag::fin) != 0);
+    t.send({.seq = remote_iss + 2, .ack = fin.hdr.seq + 1, .flags = flag::ack, .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::closed);
+    REQUIRE(t.tcb.close_reason == tcp::CloseReason::normal);
+}
+
+TEST_CASE("FIN-WAIT-1: peer FIN before the ACK of ours -> CLOSING -> TIME-WAIT (simultaneous close)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    auto e = t.env();
+    tcp::shutdown_write(t.tcb, e);
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::fin | flag::ack,
+            .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::closing);
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 2);
+    t.send({.seq = remote_iss + 2, .ack = local_iss + 2, .flags = flag::ack, .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::time_wait);
+}
+
+TEST_CASE("TIME-WAIT: a retransmitted FIN is ACKed and restarts 2 MSL (RFC 9293 3.10.7.4)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    auto e = t.env();
+    tcp::shutdown_write(t.tcb, e);
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::fin | flag::ack,
+            .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::time_wait);
+    (void)t.expect_tx();
+    t.advance(t.config.msl);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::fin | flag::ack,
+            .window = 64240});
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 2);
+    t.advance(t.config.msl + Duration::from_ms(10));
+    REQUIRE(t.tcb.state == TcpState::time_wait); // restarted: 2 MSL from the second FIN
+    t.advance(t.config.msl);
+    REQUIRE(t.tcb.state == TcpState::closed);
+}
+
+TEST_CASE("ESTABLISHED: abort -> RST <SEQ=SND.NXT>, CLOSED (RFC 9293 3.10.5)", "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    auto e = t.env();
+    tcp::abort(t.tcb, e);
+    const Sent rst = t.expect_tx();
+    REQUIRE(rst.hdr.flags == flag::rst);
+    REQUIRE(rst.hdr.seq == local_iss + 1);
+    REQUIRE(t.tcb.state == TcpState::closed);
+    REQUIRE(t.tcb.close_reason == tcp::CloseReason::aborted);
+}
+
+// ---------------------------------------------------------------- CLOSED
+
+TEST_CASE("CLOSED: a segment with ACK gets <SEQ=SEG.ACK><CTL=RST> (RFC 9293 3.10.7.1)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    wire::TcpRepr seg{.seq = Seq32(5), .ack = Seq32(777), .flags = flag::ack, .window = 1};
+    std::vector<std::uint8_t> bytes(seg.header_len());
+    seg.emit(bytes);
+    auto parsed = wire::parse_tcp(bytes, wire::ChecksumCheck::known_good());
+    auto e = t.env();
+    tcp::reset_for_no_connection(t.tcb.tuple, *parsed, e);
+    const Sent rst = t.expect_tx();
+    REQUIRE(rst.hdr.flags == flag::rst);
+    REQUIRE(rst.hdr.seq == Seq32(777));
+}
+
+TEST_CASE("CLOSED: a SYN gets <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (RFC 9293 3.10.7.1)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    wire::TcpRepr seg{.seq = Seq32(1000), .flags = flag::syn, .window = 1};
+    std::vector<std::uint8_t> bytes(seg.header_len());
+    seg.emit(bytes);
+    auto parsed = wire::parse_tcp(bytes, wire::ChecksumCheck::known_good());
+    auto e = t.env();
+    tcp::reset_for_no_connection(t.tcb.tuple, *parsed, e);
+    const Sent rst = t.expect_tx();
+    REQUIRE(rst.hdr.flags == (flag::rst | flag::ack));
+    REQUIRE(rst.hdr.seq == Seq32(0));
+    REQUIRE(rst.hdr.ack == Seq32(1001));
+}
+
+TEST_CASE("CLOSED: a RST gets nothing (RFC 9293 3.10.7.1)", "[tcp][rfc9293]") {
+    TcpFixture t;
+    wire::TcpRepr seg{.seq = Seq32(1000), .flags = flag::rst};
+    std::vector<std::uint8_t> bytes(seg.header_len());
+    seg.emit(bytes);
+    auto parsed = wire::parse_tcp(bytes, wire::ChecksumCheck::known_good());
+    auto e = t.env();
+    tcp::reset_for_no_connection(t.tcb.tuple, *parsed, e);
+    t.expect_no_tx();
+}
+
+// ---------------------------------------------------------------- options
+
+TEST_CASE("timestamps: negotiated on the SYN, echoed on every segment (RFC 7323 3.2)",
+          "[tcp][rfc7323]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.timestamps = true;
+    TcpFixture t(c);
+    wire::TcpOptions peer;
+    peer.timestamps = wire::Timestamps{123, 0};
+    t.make_syn_received(peer);
+    REQUIRE(t.tcb.ts_ok);
+    REQUIRE(t.tcb.ts_recent == 123);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240,
+            .options = {.timestamps = wire::Timestamps{124, 5}}});
+    t.app_send("x");
+    const Sent s = t.expect_tx();
+    REQUIRE(s.hdr.options.timestamps.has_value());
+    REQUIRE(s.hdr.options.timestamps->echo_reply == 124);
+}
+
+TEST_CASE("timestamps: an older TSval is an old duplicate: ACK and drop (RFC 7323 5.3 PAWS)",
+          "[tcp][rfc7323]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.timestamps = true;
+    TcpFixture t(c);
+    wire::TcpOptions peer;
+    peer.timestamps = wire::Timestamps{1000, 0};
+    t.make_syn_received(peer);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240,
+            .options = {.timestamps = wire::Timestamps{1001, 0}}});
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240,
+            .options = {.timestamps = wire::Timestamps{900, 0}}},
+           "stale");
+    REQUIRE(t.counters.drops[tcp::DropReason::paws] == 1);
+    REQUIRE(t.app_read().empty());
+    REQUIRE(t.expect_tx().hdr.flags == flag::ack);
+}
+
+TEST_CASE("window scale: applied to the peer's windows after the SYN (RFC 7323 2.2)",
+          "[tcp][rfc7323]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.window_scaling = true;
+    c.recv_buffer_bytes = 1 << 20;
+    TcpFixture t(c);
+    wire::TcpOptions peer;
+    peer.window_scale = 7;
+    t.make_syn_received(peer);
+    REQUIRE(t.tcb.snd.wscale == 7);
+    REQUIRE(t.tcb.rcv.wscale == tcp::window_scale_for(1 << 20));
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 100});
+    REQUIRE(t.tcb.snd.wnd == 100u << 7);
+}
+
+TEST_CASE("window scale: a shift above 14 is taken as 14 (RFC 7323 2.3)", "[tcp][rfc7323]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.window_scaling = true;
+    TcpFixture t(c);
+    wire::TcpOptions peer;
+    peer.window_scale = 20;
+    t.make_syn_received(peer);
+    REQUIRE(t.tcb.snd.wscale == 14);
+}
+
+// ---------------------------------------------------------------- more rules
+
+TEST_CASE("ESTABLISHED: data and FIN in one segment -> both taken, CLOSE-WAIT", "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::fin | flag::ack | flag::psh,
+            .window = 64240},
+           "bye");
+    REQUIRE(t.tcb.state == TcpState::close_wait);
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 5); // 3 bytes + FIN
+    REQUIRE(t.app_read() == "bye");
+}
+
+TEST_CASE("ESTABLISHED: a FIN beyond a hole is not taken until the hole fills", "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 4, .ack = local_iss + 1, .flags = flag::fin | flag::ack,
+            .window = 64240},
+           "def");
+    REQUIRE(t.tcb.state == TcpState::established);
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 1);
+    // The peer retransmits everything from the hole on, FIN included.
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::fin | flag::ack,
+            .window = 64240},
+           "abcdef");
+    REQUIRE(t.tcb.state == TcpState::close_wait);
+    REQUIRE(t.app_read() == "abcdef");
+}
+
+TEST_CASE("FIN-WAIT-1: a lost FIN is retransmitted on timeout", "[tcp][rfc6298]") {
+    TcpFixture t;
+    t.make_established();
+    auto e = t.env();
+    tcp::shutdown_write(t.tcb, e);
+    const Sent fin = t.expect_tx();
+    t.advance(t.tcb.rtt.rto());
+    const Sent again = t.expect_tx();
+    REQUIRE((again.hdr.flags & flag::fin) != 0);
+    REQUIRE(again.hdr.seq == fin.hdr.seq);
+}
+
+TEST_CASE("FIN-WAIT-1: unacknowledged data and the FIN are both resent after a timeout",
+          "[tcp][rfc6298]") {
+    TcpFixture t;
+    t.make_established();
+    t.app_send("tail");
+    (void)t.expect_tx();
+    auto e = t.env();
+    tcp::shutdown_write(t.tcb, e);
+    REQUIRE((t.expect_tx().hdr.flags & flag::fin) != 0);
+    t.advance(t.tcb.rtt.rto());
+    const Sent again = t.expect_tx();
+    REQUIRE(again.payload == "tail");
+    REQUIRE((again.hdr.flags & flag::fin) != 0); // data and FIN fit one segment
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 6, .flags = flag::ack, .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::fin_wait_2);
+}
+
+TEST_CASE("FIN-WAIT-2: a peer that never closes is given up on after the timeout", "[tcp]") {
+    TcpFixture t;
+    t.make_established();
+    auto e = t.env();
+    tcp::shutdown_write(t.tcb, e);
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::ack, .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::fin_wait_2);
+    t.advance(t.config.fin_wait_2_timeout);
+    REQUIRE(t.tcb.state == TcpState::closed);
+}
+
+TEST_CASE("ESTABLISHED: the receive window closes as data waits and reopens when it is read"
+          " (RFC 9293 3.8.6.2.2)",
+          "[tcp][rfc9293]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.recv_buffer_bytes = 4000;
+    TcpFixture t(c);
+    t.make_established();
+    t.tcb.nagle = false;
+    const std::string chunk(1000, 'r');
+    for (int i = 0; i < 4; ++i) {
+        t.send({.seq = remote_iss + 1 + 1000u * i, .ack = local_iss + 1, .flags = flag::ack,
+                .window = 64240},
+               chunk);
+    }
+    t.advance(Duration::from_ms(40));
+    const Sent full = t.expect_tx();
+    REQUIRE(full.hdr.ack == remote_iss + 4001);
+    REQUIRE(full.hdr.window == 0);
+    REQUIRE(t.app_read().size() == 4000);
+    const Sent update = t.expect_tx(); // the window update
+    REQUIRE(update.hdr.window == 4000);
+}
+
+TEST_CASE("ESTABLISHED: bytes beyond the advertised window are cut off (RFC 9293 3.10.7.4)",
+          "[tcp][rfc9293]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.recv_buffer_bytes = 1000;
+    TcpFixture t(c);
+    t.make_established();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240},
+           std::string(1500, 'o'));
+    REQUIRE(t.app_read().size() == 1000);
+}
+
+TEST_CASE("keepalive: probes after the idle time, then gives up (RFC 9293 3.8.4)", "[tcp][rfc9293]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.keepalive.enabled = true;
+    c.keepalive.idle = Duration::from_s(60);
+    c.keepalive.interval = Duration::from_s(10);
+    c.keepalive.probes = 3;
+    TcpFixture t(c);
+    t.make_established();
+    t.advance(Duration::from_s(60));
+    const Sent probe = t.expect_tx();
+    REQUIRE(probe.hdr.seq == local_iss); // SND.NXT - 1
+    REQUIRE(probe.payload.empty());
+    t.advance(Duration::from_s(10));
+    (void)t.expect_tx();
+    t.advance(Duration::from_s(10));
+    (void)t.expect_tx();
+    t.advance(Duration::from_s(10));
+    REQUIRE(t.tcb.state == TcpState::closed);
+    REQUIRE(t.tcb.close_reason == tcp::CloseReason::timed_out);
+}
+
+TEST_CASE("keepalive: an answer to the probe keeps the connection", "[tcp][rfc9293]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.keepalive.enabled = true;
+    c.keepalive.idle = Duration::from_s(60);
+    c.keepalive.interval = Duration::from_s(10);
+    c.keepalive.probes = 2;
+    TcpFixture t(c);
+    t.make_established();
+    t.advance(Duration::from_s(60));
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240});
+    t.advance(Duration::from_s(30));
+    REQUIRE(t.tcb.state == TcpState::established);
+}
+
+TEST_CASE("send: refused after the write side is shut down, and before a connection exists",
+          "[tcp]") {
+    TcpFixture t;
+    wire::MbufPtr early = mbuf_from(std::vector<std::uint8_t>(3, 1));
+    auto e = t.env();
+    REQUIRE(tcp::send(t.tcb, early, e).error() == tcp::SendCallError::not_connected);
+    REQUIRE(early); // still the caller's
+    t.make_established();
+    auto e2 = t.env();
+    tcp::shutdown_write(t.tcb, e2);
+    wire::MbufPtr late = mbuf_from(std::vector<std::uint8_t>(3, 1));
+    REQUIRE(tcp::send(t.tcb, late, e2).error() == tcp::SendCallError::write_closed);
+    REQUIRE(late);
+}
+
+TEST_CASE("send: a full send buffer is back-pressure; the ACK that frees it raises writable",
+          "[tcp][buffers]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.send_buffer_bytes = 2000;
+    TcpFixture t(c);
+    t.make_established();
+    t.app_send(std::string(2000, 'f'));
+    wire::MbufPtr more = mbuf_from(std::vector<std::uint8_t>(10, 2));
+    auto e = t.env();
+    REQUIRE(tcp::send(t.tcb, more, e).error() == tcp::SendCallError::no_room);
+    REQUIRE(more);
+    (void)t.expect_tx();
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1461, .flags = flag::ack, .window = 64240});
+    REQUIRE(t.saw_event(ConnEvent::writable));
+}
+
+TEST_CASE("SYN-SENT: abort sends nothing and closes (RFC 9293 3.10.5)", "[tcp][rfc9293]") {
+    TcpFixture t;
+    auto e = t.env();
+    REQUIRE(tcp::open_active(t.tcb, local_iss, e));
+    (void)t.expect_tx();
+    tcp::abort(t.tcb, e);
+    t.expect_no_tx();
+    REQUIRE(t.tcb.state == TcpState::closed);
+}
+
+TEST_CASE("every test's mbufs and timers come back", "[tcp]") {
+    const unsigned before = rte_mempool_in_use_count(pool());
+    {
+        TcpFixture t;
+        t.make_established();
+        t.app_send(std::string(5000, 'm'));
+        t.send({.seq = remote_iss + 100, .ack = local_iss + 1, .flags = flag::ack, .window = 64240},
+               "out of order");
+        auto e = t.env();
+        tcp::abort(t.tcb, e);
+        tcp::release_resources(t.tcb, e);
+        while (!t.out.empty()) {
+            (void)t.out.pop();
+        }
+        REQUIRE(t.wheel.empty());
+    }
+    REQUIRE(rte_mempool_in_use_count(pool()) == before);
+}
