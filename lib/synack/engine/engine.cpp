@@ -61,7 +61,7 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, time::Instant now)
 
 Engine::~Engine() {
     auto e = env(now_);
-    conns_.clear_and_dispose([&](Conn& c) noexcept { c.in_table = false; });
+    conns_.clear_and_dispose([](Conn&) noexcept {});
     for (Conn* c : slots_) {
         if (c != nullptr) {
             tcp::release_resources(*c, e);
@@ -216,7 +216,6 @@ Engine::Conn* Engine::new_conn(const tcp::FourTuple& tuple) noexcept {
         conn_pool_.release(c);
         return nullptr;
     }
-    c->in_table = true;
     const std::uint32_t index = free_slots_.back();
     free_slots_.pop_back();
     slots_[index] = c;
@@ -319,9 +318,8 @@ void Engine::reap(time::Instant now) noexcept {
 
 void Engine::free_conn(Conn& c, time::Instant now) noexcept {
     auto e = env(now);
-    if (c.in_table) {
+    if (c.flow_hook.is_linked()) {
         conns_.erase(c);
-        c.in_table = false;
     }
     tcp::release_resources(c, e);
     if (c.counted_syn) {

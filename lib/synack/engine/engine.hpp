@@ -105,7 +105,6 @@ struct EngineConn : tcp::Tcb {
     explicit EngineConn(const tcp::TcpConfig& config) noexcept : tcp::Tcb(config) {}
     FlowHook flow_hook;
     std::uint16_t listen_port = 0; // the listener of a passive open
-    bool in_table = false;
     bool dirty = false;       // output() pending this burst
     bool counted_syn = false; // counted against its listener's SYN backlog
 };
