@@ -279,6 +279,9 @@ void Engine::collect_events() noexcept {
         const tcp::EventRecord r = tcp_events_.pop();
         const auto index = static_cast<std::uint32_t>(r.user_id);
         Conn* c = slots_[index];
+        if (c != nullptr && c->app_closed) {
+            continue; // the application closed it and hears no more of it
+        }
         Event ev{ConnId{index, generation_[index]}, r.event};
         if (r.event == tcp::ConnEvent::closed && c != nullptr) {
             ev.reason = c->close_reason;
@@ -360,12 +363,12 @@ void Engine::unlisten(std::uint16_t port) noexcept {
 }
 
 Result<ConnId, ConnectError> Engine::connect(wire::Ipv4Addr dst, std::uint16_t port,
-                                             time::Instant now) noexcept {
+                                             time::Instant now, std::uint16_t local_port) noexcept {
     now_ = now;
-    tcp::FourTuple tuple{tcp::FourTuple::mapped(config_.ipv4), tcp::FourTuple::mapped(dst), 0, port};
+    tcp::FourTuple tuple{tcp::FourTuple::mapped(config_.ipv4), tcp::FourTuple::mapped(dst), local_port, port};
     const std::uint32_t range = config_.ephemeral_port_max - config_.ephemeral_port_min + 1u;
-    bool found = false;
-    for (std::uint32_t tries = 0; tries < range && !found; ++tries) {
+    bool found = local_port != 0 && conns_.find(tuple) == nullptr;
+    for (std::uint32_t tries = 0; tries < range && !found && local_port == 0; ++tries) {
         tuple.local_port = next_port_;
         next_port_ = next_port_ == config_.ephemeral_port_max ? config_.ephemeral_port_min
                                                               : static_cast<std::uint16_t>(next_port_ + 1);
@@ -460,6 +463,15 @@ void Engine::shutdown(ConnId id) noexcept {
     }
 }
 
+void Engine::close(ConnId id) noexcept {
+    if (Conn* c = lookup(id)) {
+        auto e = env(now_);
+        tcp::close(*c, e);
+        mark_dirty(*c);
+        flush(now_);
+    }
+}
+
 void Engine::abort(ConnId id) noexcept {
     if (Conn* c = lookup(id)) {
         auto e = env(now_);
@@ -475,6 +487,14 @@ std::optional<tcp::TcpState> Engine::state(ConnId id) noexcept {
         return std::nullopt;
     }
     return c->state;
+}
+
+std::optional<tcp::FourTuple> Engine::tuple(ConnId id) noexcept {
+    Conn* c = lookup(id);
+    if (c == nullptr) {
+        return std::nullopt;
+    }
+    return c->tuple;
 }
 
 void Engine::set_nagle(ConnId id, bool on) noexcept {

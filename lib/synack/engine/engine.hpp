@@ -142,9 +142,11 @@ public:
     Status<ListenError> listen(std::uint16_t port) noexcept;
     /// Stops accepting on port; established connections stay.
     void unlisten(std::uint16_t port) noexcept;
-    /// Opens a connection (SYN sent at once). Errors: no_connection_slot,
-    /// no_local_port (every ephemeral port in use towards that peer), no_mbuf.
-    Result<ConnId, ConnectError> connect(wire::Ipv4Addr dst, std::uint16_t port, time::Instant now) noexcept;
+    /// Opens a connection (SYN sent at once) from local_port, or from an
+    /// ephemeral port when it is 0. Errors: no_connection_slot, no_local_port
+    /// (local_port, or every ephemeral port, in use towards that peer), no_mbuf.
+    Result<ConnId, ConnectError> connect(wire::Ipv4Addr dst, std::uint16_t port, time::Instant now,
+                                         std::uint16_t local_port = 0) noexcept;
     /// The next connection established on port and not yet accepted.
     std::optional<ConnId> accept(std::uint16_t port) noexcept;
     /// Pops up to max events, oldest first. Returns how many.
@@ -164,10 +166,17 @@ public:
     std::uint32_t writable(ConnId id) noexcept;
     /// Shuts down the write side: FIN after the queued data.
     void shutdown(ConnId id) noexcept;
+    /// The application is done with the connection: the write side shuts
+    /// down and the engine finishes the connection alone, raising no more
+    /// events; the id must not be used again. Unread data, or data that
+    /// arrives later, resets the connection instead (see tcp::close).
+    void close(ConnId id) noexcept;
     /// Resets the connection and frees it.
     void abort(ConnId id) noexcept;
     /// The state of a connection, or nullopt for a stale id.
     std::optional<tcp::TcpState> state(ConnId id) noexcept;
+    /// The addresses and ports of a connection, from our side, or nullopt for a stale id.
+    std::optional<tcp::FourTuple> tuple(ConnId id) noexcept;
     /// Turns Nagle off or on for one connection.
     void set_nagle(ConnId id, bool on) noexcept;
 

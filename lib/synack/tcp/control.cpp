@@ -75,6 +75,18 @@ void retransmit_timeout(Tcb& t, TcpEnv& env) noexcept {
 }
 
 void persist_timeout(Tcb& t, TcpEnv& env) noexcept {
+    if (t.flight_size() != 0 || t.send.bytes() == 0) {
+        arm_keepalive(t, env); // the window opened meanwhile: data flows
+        return;
+    }
+    if (t.snd.wnd != 0) {
+        // RFC 9293 section 3.8.6.2.1: the window is open but smaller than
+        // SWS avoidance waits for; the override timeout sends what fits.
+        t.sws_override = true;
+        output(t, env);
+        t.sws_override = false;
+        return;
+    }
     // Zero-window probe, as Linux sends it: an ACK with SEQ = SND.UNA - 1,
     // which any stack answers with its current window. Persisting never gives
     // up while the peer keeps answering (RFC 9293 section 3.8.6.1, MUST-26).
@@ -154,6 +166,14 @@ void enter_time_wait(Tcb& t, TcpEnv& env) noexcept {
     env.timers.cancel(t.rtx_timer);
     env.timers.cancel(t.delack_timer);
     arm_misc(t, TimerKind::time_wait, env.config.msl + env.config.msl, env);
+}
+
+std::uint32_t take_reassembled(Tcb& t, TcpEnv& env) noexcept {
+    const std::uint32_t more = t.ooo.pop_ready(t.rcv.nxt, env.ooo_pool, [&](wire::MbufPtr& p, std::uint32_t n) noexcept {
+        return t.recv.push(p, n).ok();
+    });
+    t.rcv.nxt += more;
+    return more;
 }
 
 void establish(Tcb& t, TcpEnv& env) noexcept {
@@ -304,6 +324,18 @@ void shutdown_write(Tcb& t, TcpEnv& env) noexcept {
     output(t, env);
 }
 
+void close(Tcb& t, TcpEnv& env) noexcept {
+    t.app_closed = true;
+    if (t.recv.bytes() != 0) {
+        abort(t, env);
+        return;
+    }
+    shutdown_write(t, env);
+    if (t.state == TcpState::fin_wait_2) {
+        arm_misc(t, TimerKind::fin_wait_2, env.config.fin_wait_2_timeout, env);
+    }
+}
+
 void abort(Tcb& t, TcpEnv& env) noexcept {
     // RFC 9293 section 3.10.5: in SYN-RECEIVED and the synchronized states
     // "send a reset segment: <SEQ=SND.NXT><CTL=RST>".
@@ -316,16 +348,22 @@ void abort(Tcb& t, TcpEnv& env) noexcept {
 }
 
 void consumed(Tcb& t, std::uint32_t bytes, TcpEnv& env) noexcept {
-    const std::uint32_t before_window = t.recv.window();
     t.recv.consume(bytes);
-    // A window update when the right edge can move by enough (receiver SWS
-    // avoidance, RFC 9293 section 3.8.6.2.2), or when the window was closed.
+    // Held data that found no room in the receive buffer may fit now.
+    if (!t.ooo.empty() && take_reassembled(t, env) != 0) {
+        t.ack_now = true;
+        notify(t, ConnEvent::readable, env);
+    }
+    // A window update when the right edge can move by enough: receiver SWS
+    // avoidance (RFC 9293 section 3.8.6.2.2), from a closed window too. A
+    // smaller opening is found by the sender's persist timer.
     const wire::Seq32 edge = t.rcv.nxt + t.recv.window();
     const std::uint32_t threshold = std::min<std::uint32_t>(t.recv.capacity() / 2, t.snd.mss);
-    if (is_synchronized(t.state) &&
-        (before_window == 0 ||
-         (after(edge, t.rcv.adv_edge) && static_cast<std::uint32_t>(edge - t.rcv.adv_edge) >= threshold))) {
+    if (is_synchronized(t.state) && after(edge, t.rcv.adv_edge) &&
+        static_cast<std::uint32_t>(edge - t.rcv.adv_edge) >= threshold) {
         t.ack_now = true;
+    }
+    if (t.ack_now) {
         output(t, env);
     }
 }

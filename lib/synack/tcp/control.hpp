@@ -17,6 +17,11 @@ void enter_closed(Tcb& tcb, CloseReason why, TcpEnv& env) noexcept;
 /// To TIME-WAIT (or restarts it): only the 2 MSL timer runs (RFC 9293 section 3.4.2).
 void enter_time_wait(Tcb& tcb, TcpEnv& env) noexcept;
 
+/// Moves the held out-of-order data now contiguous with RCV.NXT into the
+/// receive buffer, as far as it has room, and advances RCV.NXT past it.
+/// Returns the bytes moved. What does not fit stays held, unacknowledged.
+std::uint32_t take_reassembled(Tcb& tcb, TcpEnv& env) noexcept;
+
 /// To ESTABLISHED: congestion control starts, keepalive arms, the
 /// application is told.
 void establish(Tcb& tcb, TcpEnv& env) noexcept;

@@ -12,6 +12,8 @@ const char* to_string(DropReason r) noexcept {
     case DropReason::paws: return "paws";
     case DropReason::rst_not_exact: return "rst_not_exact";
     case DropReason::syn_in_window: return "syn_in_window";
+    case DropReason::rst_in_time_wait: return "rst_in_time_wait";
+    case DropReason::data_after_close: return "data_after_close";
     case DropReason::no_ack: return "no_ack";
     case DropReason::bad_ack: return "bad_ack";
     case DropReason::ooo_no_room: return "ooo_no_room";

@@ -26,6 +26,10 @@ enum class DropReason : std::uint8_t {
     rst_not_exact,
     /// SYN in a synchronized state: challenge ACK (RFC 5961 section 4.2).
     syn_in_window,
+    /// RST in TIME-WAIT: ignored (RFC 1337 section 3).
+    rst_in_time_wait,
+    /// Data for a connection the application closed: reset (RFC 1122 section 4.2.2.13).
+    data_after_close,
     /// Segment without ACK in a synchronized state (RFC 9293 3.10.7.4, fifth).
     no_ack,
     /// ACK for data never sent, or older than the window allows (RFC 5961 section 5.2).
@@ -38,7 +42,7 @@ enum class DropReason : std::uint8_t {
     no_mbuf,
 };
 
-inline constexpr std::size_t drop_reason_count = 13;
+inline constexpr std::size_t drop_reason_count = 15;
 
 /// Stable lower-case name, for counter names.
 const char* to_string(DropReason r) noexcept;

@@ -129,6 +129,11 @@ void new_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
     if (before(t.snd.nxt, ack)) {
         t.snd.nxt = ack; // after a timeout rewound SND.NXT
     }
+    if (t.fin_queued && acked > data_acked) {
+        // The ACK covers our FIN, sent before a timeout rewound SND.NXT and
+        // forgot it was: it is sent, and acknowledged.
+        t.fin_sent = true;
+    }
     t.retransmits = 0;
     t.dupacks = 0;
     const CongestionAction action =
@@ -171,15 +176,8 @@ void accept_text(Tcb& t, Seq32 seq, wire::MbufPtr payload, std::uint32_t len, Tc
         return;
     }
     t.rcv.nxt += len;
-    const bool filled_hole = !t.ooo.empty();
-    if (filled_hole) {
-        const std::uint32_t more = t.ooo.pop_ready(
-            t.rcv.nxt, env.ooo_pool, [&](wire::MbufPtr p, std::uint32_t n) noexcept {
-                if (!t.recv.push(p, n).ok()) {
-                    env.counters.drops.add(DropReason::recv_buffer_full);
-                }
-            });
-        t.rcv.nxt += more;
+    if (!t.ooo.empty()) {
+        take_reassembled(t, env);
         t.ack_now = true; // RFC 5681 section 4.2: ACK at once when a hole fills
     }
     notify(t, ConnEvent::readable, env);
@@ -334,8 +332,12 @@ bool process_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
     case TcpState::fin_wait_1:
         if (our_fin_acked(t)) {
             t.state = TcpState::fin_wait_2;
-            t.misc_timer.set_kind(static_cast<std::uint8_t>(TimerKind::fin_wait_2));
-            env.timers.arm(t.misc_timer, env.now + env.config.fin_wait_2_timeout);
+            // Not in RFC 9293: Linux's bound on an orphan waiting for a FIN
+            // that may never come. A half-closed connection still being read waits.
+            if (t.app_closed) {
+                t.misc_timer.set_kind(static_cast<std::uint8_t>(TimerKind::fin_wait_2));
+                env.timers.arm(t.misc_timer, env.now + env.config.fin_wait_2_timeout);
+            }
         }
         break;
     case TcpState::closing:
@@ -405,6 +407,12 @@ void segment_arrives(Tcb& t, Incoming in, TcpEnv& env) noexcept {
 
     // Second: RST (RFC 5961 section 3.2).
     if (seg.has(flag::rst)) {
+        if (t.state == TcpState::time_wait) {
+            // RFC 1337 section 3 (fix F1): a RST must not cut TIME-WAIT short,
+            // or an old duplicate could reach a new incarnation.
+            env.counters.drops.add(DropReason::rst_in_time_wait);
+            return;
+        }
         if (seq != t.rcv.nxt) {
             env.counters.drops.add(DropReason::rst_not_exact);
             send_challenge_ack(t, env);
@@ -464,6 +472,13 @@ void segment_arrives(Tcb& t, Incoming in, TcpEnv& env) noexcept {
     }
 
     // Seventh: segment text.
+    if (len != 0 && t.app_closed) {
+        // Nobody will read it: tell the peer its data is lost (RFC 1122
+        // section 4.2.2.13).
+        env.counters.drops.add(DropReason::data_after_close);
+        abort(t, env);
+        return;
+    }
     if (len != 0) {
         switch (t.state) {
         case TcpState::established:

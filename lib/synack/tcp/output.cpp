@@ -137,7 +137,14 @@ bool emit(Tcb& t, std::uint8_t flags, wire::Seq32 seq, std::uint32_t len, TcpEnv
 }
 
 bool send_ack(Tcb& t, TcpEnv& env) noexcept {
-    return emit(t, wire::tcp_flag::ack, t.snd.nxt, 0, env);
+    // <SEQ=SND.NXT> (RFC 9293 section 3.10.7.4), but after a timeout rewound
+    // SND.NXT the peer may already hold more than it: a sequence number below
+    // its RCV.NXT is unacceptable, and the ACK would be dropped unread. Two
+    // ends retransmitting to each other would then ignore each other's ACKs
+    // for good. So a bare ACK carries the highest sequence number sent, kept
+    // inside the peer's window as Linux does (tcp_acceptable_seq).
+    const wire::Seq32 wnd_end = t.snd.una + t.snd.wnd;
+    return emit(t, wire::tcp_flag::ack, before_eq(t.snd.max, wnd_end) ? t.snd.max : wnd_end, 0, env);
 }
 
 void send_challenge_ack(Tcb& t, TcpEnv& env) noexcept {
@@ -218,7 +225,7 @@ void output(Tcb& t, TcpEnv& env) noexcept {
             // Sender SWS avoidance (RFC 9293 section 3.8.6.2.1): send a
             // partial segment only if it is all we have, or at least half of
             // the largest window the peer offered.
-            if (len < unsent && len < t.snd.max_wnd / 2) {
+            if (len < unsent && len < t.snd.max_wnd / 2 && !t.sws_override) {
                 break;
             }
         }
@@ -261,10 +268,16 @@ void output(Tcb& t, TcpEnv& env) noexcept {
     if (!sent && t.ack_now) {
         send_ack(t, env);
     }
-    // RFC 9293 section 3.8.6.1: data waits behind a zero window with nothing
-    // in flight to elicit a window update: probe it.
-    if (can_send_data && t.snd.wnd == 0 && t.send.bytes() != 0 && t.flight_size() == 0 &&
-        !env.timers.armed(t.rtx_timer) && !env.timers.armed(t.misc_timer)) {
+    // Data waits behind a window it cannot use, zero (RFC 9293 section
+    // 3.8.6.1) or too small for SWS avoidance (section 3.8.6.2.1), with
+    // nothing in flight to draw the window update that would free it, which
+    // may have been lost: the persist timer probes, or sends anyway. It
+    // displaces keepalive, which comes back when the data flows again.
+    const bool persisting = env.timers.armed(t.misc_timer) &&
+                            t.misc_timer.kind() == static_cast<std::uint8_t>(TimerKind::persist);
+    if (can_send_data && t.send.bytes() != 0 && t.flight_size() == 0 && !env.timers.armed(t.rtx_timer) &&
+        !persisting &&
+        (!env.timers.armed(t.misc_timer) || t.misc_timer.kind() == static_cast<std::uint8_t>(TimerKind::keepalive))) {
         t.misc_timer.set_kind(static_cast<std::uint8_t>(TimerKind::persist));
         env.timers.arm(t.misc_timer, env.now + t.rtt.rto());
     }

@@ -155,12 +155,11 @@ InsertOutcome ReassemblyQueue::insert(Seq32 seq, MbufPtr payload, std::uint32_t 
     return InsertOutcome::queued;
 }
 
-bool ReassemblyQueue::take_ready(Seq32 next, ReassemblyPool& pool, MbufPtr& data,
-                                 std::uint32_t& len) noexcept {
+ReassemblySegment* ReassemblyQueue::ready_front(Seq32 next, ReassemblyPool& pool) noexcept {
     while (!list_.empty()) {
         ReassemblySegment& front = list_.front();
         if (after(front.seq, next)) {
-            return false;
+            return nullptr;
         }
         if (before_eq(front.end(), next)) {
             // Wholly delivered already (the caller's in-order segment
@@ -170,14 +169,15 @@ bool ReassemblyQueue::take_ready(Seq32 next, ReassemblyPool& pool, MbufPtr& data
             continue;
         }
         const std::uint32_t cut_bytes = distance(front.seq, next);
-        data = std::move(front.data);
-        len = front.len - cut_bytes;
-        erase_and_free(list_.begin(), pool);
-        forget_latest_if_gone();
-        chain_drop_front(data, cut_bytes);
-        return true;
+        if (cut_bytes != 0) {
+            chain_drop_front(front.data, cut_bytes);
+            front.seq = next;
+            front.len -= cut_bytes;
+            bytes_ -= cut_bytes;
+        }
+        return &front;
     }
-    return false;
+    return nullptr;
 }
 
 void ReassemblyQueue::erase_and_free(List::iterator seg, ReassemblyPool& pool) noexcept {

@@ -128,25 +128,32 @@ public:
 
     /// Hands over the data that has become contiguous with rcv_nxt: each held
     /// segment that starts at or before the (advancing) next sequence number
-    /// is removed and passed, in sequence order, to sink(wire::MbufPtr data,
-    /// std::uint32_t len), trimmed of any bytes before it (the very mbuf
-    /// inserted, when no trimming was needed). Segments wholly before it are
-    /// freed without a call. Stops at the first hole.
+    /// is trimmed of any bytes before it and offered, in sequence order, to
+    /// sink(wire::MbufPtr& data, std::uint32_t len) -> bool (the very mbuf
+    /// inserted, when no trimming was needed). A sink that takes the data
+    /// empties the handle and returns true, and the segment is removed; one
+    /// that cannot (the receive buffer is full) leaves it and returns false,
+    /// and the segment stays held for a later call. Segments wholly before
+    /// the next sequence number are freed without a call. Stops at the first
+    /// hole or refusal.
     /// Preconditions: rcv_nxt is the connection's RCV.NXT, not after the
     /// first held byte by 2**30 or more; the sink does not throw (checked at
     /// compile time) and does not call back into this queue.
-    /// Returns the bytes handed over (0 when the first held segment is beyond
-    /// rcv_nxt or nothing is held): the caller advances RCV.NXT by that.
+    /// Returns the bytes taken (0 when the first held segment is beyond
+    /// rcv_nxt, refused, or nothing is held): the caller advances RCV.NXT by that.
     template <class Sink>
     std::uint32_t pop_ready(wire::Seq32 rcv_nxt, ReassemblyPool& pool, Sink&& sink) noexcept {
-        static_assert(std::is_nothrow_invocable_v<Sink&, wire::MbufPtr, std::uint32_t>,
+        static_assert(std::is_nothrow_invocable_r_v<bool, Sink&, wire::MbufPtr&, std::uint32_t>,
                       "pop_ready() is noexcept: the sink must not throw");
         std::uint32_t delivered = 0;
-        wire::MbufPtr data;
-        std::uint32_t len = 0;
-        while (take_ready(rcv_nxt + delivered, pool, data, len)) {
+        while (ReassemblySegment* front = ready_front(rcv_nxt + delivered, pool)) {
+            const std::uint32_t len = front->len;
+            if (!sink(front->data, len)) {
+                break; // still held, starting at RCV.NXT
+            }
             delivered += len;
-            sink(std::move(data), len);
+            erase_and_free(list_.begin(), pool);
+            forget_latest_if_gone();
         }
         return delivered;
     }
@@ -185,12 +192,10 @@ private:
                                       &ReassemblySegment::hook>,
         boost::intrusive::constant_time_size<false>>;
 
-    // Removes the first held segment if it starts at or before next: frees it
-    // if it ends there too and looks again; otherwise trims the bytes before
-    // next and moves its data and length out. Returns false at a hole or when
-    // nothing is held.
-    bool take_ready(wire::Seq32 next, ReassemblyPool& pool, wire::MbufPtr& data,
-                    std::uint32_t& len) noexcept;
+    // The first held segment if it starts at or before next, trimmed to start
+    // there; segments that end at or before next are freed on the way.
+    // Returns null at a hole or when nothing is held.
+    ReassemblySegment* ready_front(wire::Seq32 next, ReassemblyPool& pool) noexcept;
     // Unlinks *seg, takes it out of the counters and returns its node (with
     // its data) to pool.
     void erase_and_free(List::iterator seg, ReassemblyPool& pool) noexcept;

@@ -79,6 +79,7 @@ struct Tcb {
 
     // Send side progress.
     bool fin_queued = false; // the application shut down its write side
+    bool app_closed = false; // the application closed: it reads no more (an orphan)
     bool fin_sent = false;
     bool passive = false;    // opened from LISTEN (RST in SYN-RECEIVED returns there)
     std::uint8_t dupacks = 0;
@@ -87,6 +88,7 @@ struct Tcb {
     /// Full-sized segments received since the last ACK we sent (delayed ACK).
     std::uint8_t unacked_segments = 0;
     bool ack_now = false; // send an ACK at the next output
+    bool sws_override = false; // the persist timer fired on a small window: send anyway
     /// RTT timing of one segment at a time (RFC 6298 section 3, Karn's rule).
     bool rtt_timing = false;
     wire::Seq32 rtt_seq;

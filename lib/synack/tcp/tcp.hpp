@@ -58,6 +58,13 @@ Status<SendCallError> send(Tcb& tcb, wire::MbufPtr& data, TcpEnv& env) noexcept;
 /// CLOSE of the write side (RFC 9293 section 3.10.4): a FIN follows the data.
 void shutdown_write(Tcb& tcb, TcpEnv& env) noexcept;
 
+/// CLOSE by an application that will read no more (RFC 9293 section
+/// 3.10.4): the write side shuts down as with shutdown_write, and the
+/// connection ends on its own. Unread data, or data arriving afterwards,
+/// resets it instead, so the peer learns it was lost (RFC 1122 section
+/// 4.2.2.13, RFC 2525 section 2.17). Only an orphan in FIN-WAIT-2 times out.
+void close(Tcb& tcb, TcpEnv& env) noexcept;
+
 /// ABORT (RFC 9293 section 3.10.5): RST to the peer if synchronized, then CLOSED.
 void abort(Tcb& tcb, TcpEnv& env) noexcept;
 

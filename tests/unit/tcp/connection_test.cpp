@@ -485,6 +485,68 @@ TEST_CASE("ESTABLISHED: zero window -> persist probes until it opens (RFC 9293 3
     REQUIRE(t.expect_tx().payload == "blocked");
 }
 
+TEST_CASE("ESTABLISHED: a window smaller than SWS avoidance waits for is used when the persist timer"
+          " fires (RFC 9293 3.8.6.2.1, override timeout)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    t.tcb.nagle = false;
+    // The peer offered a large window once, then only 100 bytes: 100 is
+    // less than half the largest window, so the sender holds its data.
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 100});
+    t.app_send(std::string(1000, 'w'));
+    t.expect_no_tx();
+    // The window update that would free it may be lost: nothing else would
+    // ever move the data, so the persist timer sends what fits.
+    t.advance(t.tcb.rtt.rto());
+    const Sent s = t.expect_tx();
+    REQUIRE(s.payload.size() == 100);
+    REQUIRE(s.hdr.seq == local_iss + 1);
+}
+
+TEST_CASE("ESTABLISHED: no window update for an opening smaller than min(MSS, buffer/2), even from a"
+          " closed window (RFC 9293 3.8.6.2.2)",
+          "[tcp][rfc9293]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.recv_buffer_bytes = 4000;
+    TcpFixture t(c);
+    t.make_established();
+    const std::string chunk(1000, 'r');
+    for (int i = 0; i < 4; ++i) {
+        t.send({.seq = remote_iss + 1 + 1000u * i, .ack = local_iss + 1, .flags = flag::ack, .window = 64240},
+               chunk);
+    }
+    t.advance(Duration::from_ms(40));
+    REQUIRE(t.expect_tx().hdr.window == 0);
+    auto e = t.env();
+    tcp::consumed(t.tcb, 100, e); // 100 bytes free: less than the 1460-byte MSS
+    t.expect_no_tx();
+    tcp::consumed(t.tcb, 1900, e); // 2000 free: half the buffer
+    REQUIRE(t.expect_tx().hdr.window == 2000);
+}
+
+TEST_CASE("ESTABLISHED: after a timeout rewinds SND.NXT a bare ACK carries SND.MAX, so a peer holding"
+          " more accepts it",
+          "[tcp]") {
+    TcpFixture t;
+    t.make_established();
+    t.tcb.nagle = false;
+    t.app_send(std::string(3000, 'd'));
+    (void)t.expect_tx();
+    (void)t.expect_tx();
+    (void)t.expect_tx();
+    t.advance(t.tcb.rtt.rto()); // nothing was acknowledged: resend from SND.UNA
+    REQUIRE(t.expect_tx().hdr.seq == local_iss + 1);
+    // The peer's data asks for an ACK: it must carry a sequence number the
+    // peer finds acceptable even though it already holds all 3000 bytes
+    // (RCV.NXT = local_iss + 3001); SND.NXT (local_iss + 1461) would not be.
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240}, "x");
+    t.advance(Duration::from_ms(200));
+    const Sent ack = t.expect_tx();
+    REQUIRE(ack.payload.empty());
+    REQUIRE(ack.hdr.seq == local_iss + 3001);
+}
+
 // ---------------------------------------------------------------- closing
 
 TEST_CASE("ESTABLISHED: close -> FIN-WAIT-1 -> FIN-WAIT-2 -> TIME-WAIT -> CLOSED after 2 MSL"
@@ -580,6 +642,25 @@ TEST_CASE("TIME-WAIT: a retransmitted FIN is ACKed and restarts 2 MSL (RFC 9293 
     REQUIRE(t.tcb.state == TcpState::time_wait); // restarted: 2 MSL from the second FIN
     t.advance(t.config.msl);
     REQUIRE(t.tcb.state == TcpState::closed);
+}
+
+TEST_CASE("TIME-WAIT: a RST does not end it early (RFC 1337 section 3, TIME-WAIT assassination)",
+          "[tcp][rfc1337]") {
+    TcpFixture t;
+    t.make_established();
+    auto e = t.env();
+    tcp::shutdown_write(t.tcb, e);
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::fin | flag::ack, .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::time_wait);
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss + 2, .flags = flag::rst});
+    REQUIRE(t.tcb.state == TcpState::time_wait);
+    t.expect_no_tx();
+    REQUIRE(t.counters.drops[tcp::DropReason::rst_in_time_wait] == 1);
+    t.advance(t.config.msl * 2);
+    REQUIRE(t.tcb.state == TcpState::closed);
+    REQUIRE(t.tcb.close_reason == tcp::CloseReason::normal);
 }
 
 TEST_CASE("ESTABLISHED: abort -> RST <SEQ=SND.NXT>, CLOSED (RFC 9293 3.10.5)", "[tcp][rfc9293]") {
@@ -757,7 +838,23 @@ TEST_CASE("FIN-WAIT-1: unacknowledged data and the FIN are both resent after a t
     REQUIRE(t.tcb.state == TcpState::fin_wait_2);
 }
 
-TEST_CASE("FIN-WAIT-2: a peer that never closes is given up on after the timeout", "[tcp]") {
+TEST_CASE("FIN-WAIT-2: an orphan (closed by the application) whose peer never closes is given up on",
+          "[tcp]") {
+    TcpFixture t;
+    t.make_established();
+    auto e = t.env();
+    tcp::close(t.tcb, e);
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::ack, .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::fin_wait_2);
+    t.advance(t.config.fin_wait_2_timeout);
+    REQUIRE(t.tcb.state == TcpState::closed);
+    REQUIRE(t.tcb.close_reason == tcp::CloseReason::timed_out);
+}
+
+TEST_CASE("FIN-WAIT-2: a half-closed connection still being read waits for the peer as long as it takes"
+          " (RFC 9293 3.10.4)",
+          "[tcp][rfc9293]") {
     TcpFixture t;
     t.make_established();
     auto e = t.env();
@@ -765,8 +862,40 @@ TEST_CASE("FIN-WAIT-2: a peer that never closes is given up on after the timeout
     (void)t.expect_tx();
     t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::ack, .window = 64240});
     REQUIRE(t.tcb.state == TcpState::fin_wait_2);
-    t.advance(t.config.fin_wait_2_timeout);
+    t.advance(t.config.fin_wait_2_timeout * 3);
+    REQUIRE(t.tcb.state == TcpState::fin_wait_2);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::ack, .window = 64240}, "late");
+    REQUIRE(t.app_read() == "late");
+}
+
+TEST_CASE("close: unread data resets the connection instead of closing it (RFC 1122 4.2.2.13)",
+          "[tcp][rfc1122]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240}, "unread");
+    auto e = t.env();
+    tcp::close(t.tcb, e);
+    Sent s = t.expect_tx();
+    while ((s.hdr.flags & flag::rst) == 0) {
+        s = t.expect_tx(); // the ACK of the data may come first
+    }
+    REQUIRE(s.hdr.seq == local_iss + 1);
     REQUIRE(t.tcb.state == TcpState::closed);
+}
+
+TEST_CASE("close: data arriving after the application closed resets the connection (RFC 1122 4.2.2.13)",
+          "[tcp][rfc1122]") {
+    TcpFixture t;
+    t.make_established();
+    auto e = t.env();
+    tcp::close(t.tcb, e);
+    REQUIRE((t.expect_tx().hdr.flags & flag::fin) != 0);
+    REQUIRE(t.tcb.state == TcpState::fin_wait_1);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::ack, .window = 64240}, "late");
+    const Sent rst = t.expect_tx();
+    REQUIRE((rst.hdr.flags & flag::rst) != 0);
+    REQUIRE(t.tcb.state == TcpState::closed);
+    REQUIRE(t.counters.drops[tcp::DropReason::data_after_close] == 1);
 }
 
 TEST_CASE("ESTABLISHED: the receive window closes as data waits and reopens when it is read"

@@ -144,13 +144,15 @@ struct Harness {
     Popped pop(std::uint32_t rcv_nxt) {
         Popped p;
         Seq32 next(rcv_nxt);
-        p.bytes = q.pop_ready(Seq32(rcv_nxt), pool, [&](MbufPtr m, std::uint32_t len) noexcept {
+        p.bytes = q.pop_ready(Seq32(rcv_nxt), pool, [&](MbufPtr& held, std::uint32_t len) noexcept {
+            MbufPtr m = std::move(held);
             p.segments.push_back({next, m.get(), len, synack::test::bytes_of(m.get())});
             const auto [sum, count] = walk(m.get());
             if (m->pkt_len != len || sum != len || count != m->nb_segs) {
                 p.segments.back().len = ~0u; // flags a chain whose head fields lie
             }
             next += len;
+            return true;
         });
         for (const Handed& h : p.segments) {
             REQUIRE(h.len == h.bytes.size());
@@ -781,11 +783,13 @@ void run_model(const ModelConfig& cfg) {
         std::uint64_t next = rcv_nxt;
         bool bytes_ok = true;
         const std::uint32_t n =
-            q.pop_ready(seq_of(rcv_nxt), pool, [&](MbufPtr m, std::uint32_t len) noexcept {
+            q.pop_ready(seq_of(rcv_nxt), pool, [&](MbufPtr& held, std::uint32_t len) noexcept {
+                const MbufPtr m = std::move(held);
                 const auto bytes = synack::test::bytes_of(m.get());
                 bytes_ok = bytes_ok && m->pkt_len == len && bytes.size() == len &&
                            first_wrong(seq_of(next), bytes) == len;
                 next += len;
+                return true;
             });
         REQUIRE(bytes_ok);
         REQUIRE(rcv_nxt + n == next);
