@@ -4,7 +4,7 @@
 //
 //   synack-sim [--scenario NAME|all] [--seeds N] [--first-seed S]
 //   synack-sim --scenario NAME --seed S [--verbose] [--pcap FILE]
-//   synack-sim --goodput [--bytes N]
+//   synack-sim --goodput [--bytes N] [--loss PERCENT [--verbose] [--pcap FILE]]
 //   synack-sim --list
 
 #include "sim/scenarios.hpp"
@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,7 @@ struct Options {
     std::string pcap;
     bool goodput = false;
     std::uint64_t goodput_bytes = 16 << 20;
+    std::optional<double> goodput_loss; // one loss rate only, in [0, 1]
     bool list = false;
 };
 
@@ -85,6 +87,13 @@ Options parse(int argc, char** argv) {
         } else if (arg == "--bytes") {
             o.goodput_bytes = number(arg, value);
             ++i;
+        } else if (arg == "--loss") {
+            const std::uint64_t percent = number(arg, value);
+            if (percent > 100) {
+                usage_error(fmt::format("option --loss: {} is not a percentage (0-100)", percent));
+            }
+            o.goodput_loss = static_cast<double>(percent) / 100;
+            ++i;
         } else if (arg == "--verbose") {
             o.verbose = true;
         } else if (arg == "--goodput") {
@@ -95,8 +104,11 @@ Options parse(int argc, char** argv) {
             usage_error(fmt::format("unknown option '{}'", arg));
         }
     }
-    if (!o.pcap.empty() && o.seeds != 1) {
-        usage_error("--pcap records one run: give --seed too");
+    if (!o.pcap.empty() && (o.goodput ? !o.goodput_loss : o.seeds != 1)) {
+        usage_error("--pcap records one run: give --seed (or --goodput --loss) too");
+    }
+    if (o.goodput_loss && !o.goodput) {
+        usage_error("--loss is an option of --goodput");
     }
     return o;
 }
@@ -158,7 +170,11 @@ int goodput(const Options& o, rte_mempool* pool) {
         double wall_s;
     };
     std::vector<Row> rows;
-    for (double loss : {0.0, 0.01, 0.05, 0.2}) {
+    std::vector<double> losses = {0.0, 0.01, 0.05, 0.2};
+    if (o.goodput_loss) {
+        losses = {*o.goodput_loss};
+    }
+    for (double loss : losses) {
         auto scenario = bulk_transfer(o.goodput_bytes);
         const auto wall_start = std::chrono::steady_clock::now();
         RunResult r = run(goodput_setup(loss), *scenario, 1, RunOptions{o.verbose, o.pcap}, pool);

@@ -404,6 +404,7 @@ engine::EngineConfig base_config(bool a, std::uint64_t secret) {
     c.syn_backlog = 64;
     c.accept_backlog = 64;
     c.reassembly_segments = 8192;
+    c.time_wait_records = 256;
     c.secret = SipKey{secret, mix64(secret)};
     // TIME-WAIT must outlast the peer's FIN retransmissions, whose backoff
     // under heavy loss reaches RTO.max (120 s): RFC 9293's MSL of 2 minutes,

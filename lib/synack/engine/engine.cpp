@@ -49,6 +49,7 @@ const char* to_string(FrameDrop d) noexcept {
 Engine::Engine(const EngineConfig& config, rte_mempool* pool, time::Instant now)
     : config_(config), pool_(pool), now_(now), wheel_(now), ooo_pool_(config.reassembly_segments),
       conn_pool_(config.max_connections), conns_(config.max_connections, config.secret),
+      time_wait_pool_(config.time_wait_records), time_wait_(config.time_wait_records, config.secret),
       slots_(config.max_connections, nullptr), generation_(config.max_connections, 0),
       out_(config.tx_queue), tcp_events_(config.event_queue), events_(config.event_queue),
       tx_(config.tx_queue), isn_(config.secret), next_port_(config.ephemeral_port_min) {
@@ -62,6 +63,10 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, time::Instant now)
 Engine::~Engine() {
     auto e = env(now_);
     conns_.clear_and_dispose([](Conn&) noexcept {});
+    time_wait_.clear_and_dispose([this](TimeWaitRecord& r) noexcept {
+        wheel_.cancel(r.timer);
+        time_wait_pool_.release(&r);
+    });
     for (Conn* c : slots_) {
         if (c != nullptr) {
             tcp::release_resources(*c, e);
@@ -95,6 +100,11 @@ void Engine::poll(time::Instant now) noexcept {
     now_ = now;
     auto e = env(now);
     wheel_.expire(now, [&](time::TimerNode& node) noexcept {
+        if (node.kind() == time_wait_record_timer) {
+            using boost::intrusive::get_parent_from_member;
+            free_time_wait(*get_parent_from_member(&node, &TimeWaitRecord::timer)); // 2 MSL are over
+            return;
+        }
         auto& c = static_cast<Conn&>(tcb_of(node));
         tcp::timer_fired(c, static_cast<tcp::TimerKind>(node.kind()), e);
         mark_dirty(c);
@@ -160,7 +170,10 @@ void Engine::handle_frame(rte_mbuf* raw, time::Instant now) noexcept {
                                seg->dst_port(), seg->src_port()};
     Conn* c = conns_.find(tuple);
     if (c == nullptr) {
-        handle_no_connection(tuple, *seg, now);
+        TimeWaitRecord* r = time_wait_.find(tuple);
+        if (r == nullptr || !handle_time_wait(*r, *seg, now)) {
+            handle_no_connection(tuple, *seg, now);
+        }
         return;
     }
     const auto payload_offset = static_cast<std::uint16_t>(seg->payload().data() - frame.data());
@@ -201,6 +214,53 @@ void Engine::handle_no_connection(const tcp::FourTuple& tuple, const wire::TcpSe
         ++l->syn_received;
     }
     mark_dirty(*c);
+}
+
+bool Engine::handle_time_wait(TimeWaitRecord& r, const wire::TcpSegment& seg, time::Instant now) noexcept {
+    auto e = env(now);
+    switch (tcp::time_wait_arrives(r, seg, e)) {
+    case tcp::TimeWaitAction::keep: return true;
+    case tcp::TimeWaitAction::restart:
+        wheel_.arm(r.timer, now + config_.tcp.msl + config_.tcp.msl);
+        return true;
+    case tcp::TimeWaitAction::reopen: free_time_wait(r); return false;
+    }
+    return true;
+}
+
+void Engine::shrink_to_time_wait(Conn& c, time::Instant now) noexcept {
+    TimeWaitRecord* r = time_wait_pool_.acquire();
+    if (r == nullptr) {
+        ++counters_.time_wait_full; // the whole connection waits out TIME-WAIT
+        return;
+    }
+    static_cast<tcp::TimeWait&>(*r) = tcp::time_wait_of(c);
+    const auto index = static_cast<std::uint32_t>(c.user_id);
+    const ConnId id{index, generation_[index]};
+    const bool tell = !c.app_closed;
+    free_conn(c, now); // out of the flow table first: the record takes its tuple
+    const bool inserted = time_wait_.insert(*r); // as many table entries as records
+    SYNACK_ASSERT(inserted);
+    // 2 MSL from now: at least what RFC 9293 section 3.4.2 asks, counted
+    // from the moment it shrinks (later than entry if the application was
+    // still reading).
+    wheel_.arm(r->timer, now + config_.tcp.msl + config_.tcp.msl);
+    ++counters_.time_wait_compacted;
+    // As far as the application goes the connection is over: both FINs are
+    // acknowledged and every byte read.
+    if (tell && !events_.push(Event{id, tcp::ConnEvent::closed, tcp::CloseReason::normal})) {
+        ++counters_.events_lost;
+    }
+}
+
+void Engine::free_time_wait(TimeWaitRecord& r) noexcept {
+    wheel_.cancel(r.timer);
+    time_wait_.erase(r);
+    time_wait_pool_.release(&r);
+}
+
+bool Engine::tuple_in_use(const tcp::FourTuple& tuple) noexcept {
+    return conns_.find(tuple) != nullptr || time_wait_.find(tuple) != nullptr;
 }
 
 Engine::Conn* Engine::new_conn(const tcp::FourTuple& tuple) noexcept {
@@ -314,6 +374,8 @@ void Engine::reap(time::Instant now) noexcept {
         c->dirty = false;
         if (c->state == tcp::TcpState::closed) {
             free_conn(*c, now);
+        } else if (c->state == tcp::TcpState::time_wait && c->recv.bytes() == 0) {
+            shrink_to_time_wait(*c, now);
         }
     }
     dirty_.clear();
@@ -367,12 +429,12 @@ Result<ConnId, ConnectError> Engine::connect(wire::Ipv4Addr dst, std::uint16_t p
     now_ = now;
     tcp::FourTuple tuple{tcp::FourTuple::mapped(config_.ipv4), tcp::FourTuple::mapped(dst), local_port, port};
     const std::uint32_t range = config_.ephemeral_port_max - config_.ephemeral_port_min + 1u;
-    bool found = local_port != 0 && conns_.find(tuple) == nullptr;
+    bool found = local_port != 0 && !tuple_in_use(tuple);
     for (std::uint32_t tries = 0; tries < range && !found && local_port == 0; ++tries) {
         tuple.local_port = next_port_;
         next_port_ = next_port_ == config_.ephemeral_port_max ? config_.ephemeral_port_min
                                                               : static_cast<std::uint16_t>(next_port_ + 1);
-        found = conns_.find(tuple) == nullptr;
+        found = !tuple_in_use(tuple);
     }
     if (!found) {
         return Err{ConnectError::no_local_port};
@@ -510,6 +572,7 @@ const EngineCounters& Engine::counters() noexcept {
             ++counters_.connections_by_state[static_cast<std::size_t>(c->state)];
         }
     }
+    counters_.connections_by_state[static_cast<std::size_t>(tcp::TcpState::time_wait)] += time_wait_.size();
     return counters_;
 }
 

@@ -17,6 +17,7 @@
 #include <synack/tcp/env.hpp>
 #include <synack/tcp/isn.hpp>
 #include <synack/tcp/tcb.hpp>
+#include <synack/tcp/time_wait.hpp>
 #include <synack/time/timer_wheel.hpp>
 #include <synack/wire/build.hpp>
 #include <synack/wire/error.hpp>
@@ -43,6 +44,9 @@ struct EngineConfig {
     std::uint32_t accept_backlog = 1024;
     /// Out-of-order segments held by all connections together.
     std::uint32_t reassembly_segments = 65536;
+    /// Connections in TIME-WAIT kept as small records; beyond this many a
+    /// connection stays whole through TIME-WAIT (and holds its slot).
+    std::uint32_t time_wait_records = 65536;
     std::uint32_t tx_queue = 8192;
     std::uint32_t event_queue = 8192;
     std::uint16_t ephemeral_port_min = 32768;
@@ -94,6 +98,8 @@ struct EngineCounters {
     std::uint64_t connections_closed = 0;
     std::uint64_t tx_queue_full = 0;
     std::uint64_t events_lost = 0;
+    std::uint64_t time_wait_compacted = 0; // connections shrunk to a record
+    std::uint64_t time_wait_full = 0;      // not shrunk: no record free
     tcp::TcpCounters tcp;
 
     std::uint64_t dropped(FrameDrop d) const noexcept { return frame_drops[static_cast<std::size_t>(d)]; }
@@ -107,6 +113,15 @@ struct EngineConn : tcp::Tcb {
     std::uint16_t listen_port = 0; // the listener of a passive open
     bool dirty = false;       // output() pending this burst
     bool counted_syn = false; // counted against its listener's SYN backlog
+};
+
+/// A connection in TIME-WAIT, shrunk to what TIME-WAIT needs
+/// (tcp/time_wait.hpp): about a tenth of a connection. Internal.
+inline constexpr std::uint8_t time_wait_record_timer = 0x80; // no tcp::TimerKind
+struct TimeWaitRecord : tcp::TimeWait {
+    TimeWaitRecord() noexcept {}
+    FlowHook flow_hook;
+    time::TimerNode timer{time_wait_record_timer};
 };
 
 /// A listening port. Internal.
@@ -181,7 +196,9 @@ public:
     void set_nagle(ConnId id, bool on) noexcept;
 
     const EngineCounters& counters() noexcept;
+    /// Connections, TIME-WAIT records apart.
     std::size_t connections() const noexcept { return conns_.size(); }
+    std::size_t time_wait_records() const noexcept { return time_wait_.size(); }
     std::size_t timers() const noexcept { return wheel_.size(); }
     /// Frames queued for drain().
     std::size_t tx_pending() const noexcept { return tx_.size(); }
@@ -194,6 +211,12 @@ private:
     void handle_frame(rte_mbuf* m, time::Instant now) noexcept;
     void handle_no_connection(const tcp::FourTuple& tuple, const wire::TcpSegment& seg,
                               time::Instant now) noexcept;
+    /// A segment for a TIME-WAIT record. Returns false when the record made
+    /// way for a new connection (the segment then goes to the listener).
+    bool handle_time_wait(TimeWaitRecord& r, const wire::TcpSegment& seg, time::Instant now) noexcept;
+    void shrink_to_time_wait(Conn& c, time::Instant now) noexcept;
+    void free_time_wait(TimeWaitRecord& r) noexcept;
+    bool tuple_in_use(const tcp::FourTuple& tuple) noexcept;
     Conn* new_conn(const tcp::FourTuple& tuple) noexcept;
     Conn* lookup(ConnId id) noexcept;
     void mark_dirty(Conn& c) noexcept;
@@ -212,6 +235,8 @@ private:
     tcp::ReassemblyPool ooo_pool_;
     ObjectPool<Conn> conn_pool_;
     FlowTable<Conn> conns_;
+    ObjectPool<TimeWaitRecord> time_wait_pool_;
+    FlowTable<TimeWaitRecord> time_wait_;
     std::vector<Conn*> slots_;            // index -> connection, or nullptr
     std::vector<std::uint32_t> generation_; // per slot, bumped when freed
     std::vector<std::uint32_t> free_slots_;

@@ -4,6 +4,7 @@
 
 #include <synack/tcp/output.hpp>
 #include <synack/tcp/tcp.hpp>
+#include <synack/tcp/time_wait.hpp>
 
 #include <synack/wire/build.hpp>
 
@@ -172,6 +173,27 @@ void send_rst(const FourTuple& tuple, wire::Seq32 seq, std::optional<wire::Seq32
     }
     if (wire::prepend_tcp(pkt.get(), repr) && push_segment(tuple, std::move(pkt), env)) {
         ++env.counters.resets_sent;
+    }
+}
+
+void send_time_wait_ack(const TimeWait& tw, TcpEnv& env) noexcept {
+    wire::MbufPtr pkt(rte_pktmbuf_alloc(env.pool));
+    if (!pkt) {
+        env.counters.drops.add(DropReason::no_mbuf);
+        return;
+    }
+    wire::TcpRepr repr;
+    repr.src_port = tw.tuple.local_port;
+    repr.dst_port = tw.tuple.remote_port;
+    repr.seq = tw.snd_nxt;
+    repr.ack = tw.rcv_nxt;
+    repr.flags = wire::tcp_flag::ack;
+    repr.window = tw.window;
+    if (tw.ts_ok) {
+        repr.options.timestamps = wire::Timestamps{ts_clock(env.now), tw.ts_recent};
+    }
+    if (wire::prepend_tcp(pkt.get(), repr)) {
+        (void)push_segment(tw.tuple, std::move(pkt), env);
     }
 }
 

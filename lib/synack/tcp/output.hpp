@@ -28,6 +28,11 @@ void send_challenge_ack(Tcb& tcb, TcpEnv& env) noexcept;
 void send_rst(const FourTuple& tuple, wire::Seq32 seq, std::optional<wire::Seq32> ack,
               TcpEnv& env) noexcept;
 
+/// The ACK of a connection in TIME-WAIT, from its record:
+/// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, with timestamps when in use.
+struct TimeWait;
+void send_time_wait_ack(const TimeWait& tw, TcpEnv& env) noexcept;
+
 /// Arms the retransmission timer for the current RTO.
 void arm_retransmit(Tcb& tcb, TcpEnv& env) noexcept;
 

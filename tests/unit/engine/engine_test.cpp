@@ -2,6 +2,9 @@
 // (input, poll, drain) and the application calls, end to end.
 
 #include <synack/engine/engine.hpp>
+#include <synack/wire/ethernet.hpp>
+#include <synack/wire/ipv4.hpp>
+#include <synack/wire/tcp.hpp>
 
 #include "unit/test_support.hpp"
 
@@ -142,16 +145,118 @@ TEST_CASE("engine: handshake, echo and close between two engines; nothing leaks"
         p.a.shutdown(*server);
         p.run(Duration::from_ms(100));
         REQUIRE(p.a.state(*server) == std::nullopt); // LAST-ACK -> CLOSED, freed
-        REQUIRE(p.b.state(*client) == tcp::TcpState::time_wait);
-        p.run(Duration::from_s(3)); // 2 MSL
+        // TIME-WAIT with everything read: the connection shrinks to a record
+        // and, for the application, is closed.
         REQUIRE(p.b.state(*client) == std::nullopt);
-        REQUIRE(p.a.connections() == 0);
+        const auto closing = events_of(p.b);
+        REQUIRE(closing.back().kind == ConnEvent::closed);
+        REQUIRE(closing.back().reason == tcp::CloseReason::normal);
         REQUIRE(p.b.connections() == 0);
+        REQUIRE(p.b.time_wait_records() == 1);
+        REQUIRE(p.b.timers() == 1);
+        REQUIRE(p.b.counters().connections_by_state[static_cast<std::size_t>(tcp::TcpState::time_wait)] == 1);
+        p.run(Duration::from_s(3)); // 2 MSL
+        REQUIRE(p.b.time_wait_records() == 0);
+        REQUIRE(p.a.connections() == 0);
         REQUIRE(p.a.timers() == 0);
         REQUIRE(p.b.timers() == 0);
         REQUIRE(p.a.counters().connections_closed == 1);
     }
     REQUIRE(rte_mempool_in_use_count(synack::test::pool()) == mbufs);
+}
+
+namespace {
+
+/// The TCP header fields of a frame the engine sent.
+struct Seen {
+    std::uint8_t flags;
+    wire::Seq32 seq;
+    wire::Seq32 ack;
+};
+
+Seen tcp_of(const std::vector<std::uint8_t>& frame) {
+    auto eth = wire::parse_ethernet(frame);
+    REQUIRE(eth.ok());
+    auto ip = wire::parse_ipv4(eth->payload, wire::ChecksumCheck::verify());
+    REQUIRE(ip.ok());
+    auto seg = wire::parse_tcp(ip->payload(), wire::ChecksumCheck::verify(ip->pseudo_sum()));
+    REQUIRE(seg.ok());
+    return {seg->flags(), seg->seq(), seg->ack()};
+}
+
+std::vector<std::vector<std::uint8_t>> drain_frames(Engine& e) {
+    std::vector<std::vector<std::uint8_t>> frames;
+    rte_mbuf* burst[32];
+    const std::uint16_t n = e.drain(burst, 32);
+    for (std::uint16_t i = 0; i < n; ++i) {
+        wire::MbufPtr m(burst[i]);
+        frames.push_back(synack::test::bytes_of(m.get()));
+    }
+    return frames;
+}
+
+void deliver(Engine& to, const std::vector<std::uint8_t>& frame, time::Instant now) {
+    rte_mbuf* m = synack::test::mbuf_from(frame).release();
+    to.input(&m, 1, now);
+}
+
+} // namespace
+
+TEST_CASE("engine: a retransmitted FIN reaching a TIME-WAIT record is ACKed and restarts 2 MSL"
+          " (RFC 9293 3.10.7.4)",
+          "[engine][rfc9293]") {
+    Pair p;
+    REQUIRE(p.a.listen(7).ok());
+    auto client = p.b.connect(ip_a, 7, p.now);
+    p.run(Duration::from_ms(10));
+    auto server = p.a.accept(7);
+    p.b.shutdown(*client);
+    p.run(Duration::from_ms(100));
+    p.a.shutdown(*server);
+    const auto fin = drain_frames(p.a);
+    REQUIRE(fin.size() == 1);
+    REQUIRE((tcp_of(fin[0]).flags & wire::tcp_flag::fin) != 0);
+    deliver(p.b, fin[0], p.now);
+    p.run(Duration::from_ms(10)); // B's ACK reaches A: both done
+    REQUIRE(p.b.time_wait_records() == 1);
+    REQUIRE(p.a.connections() == 0);
+
+    p.run(Duration::from_ms(1500)); // 2 MSL is 2 s here
+    deliver(p.b, fin[0], p.now);    // as if B's ACK had been lost
+    const auto ack = drain_frames(p.b);
+    REQUIRE(ack.size() == 1);
+    const Seen seen = tcp_of(ack[0]);
+    REQUIRE(seen.flags == wire::tcp_flag::ack);
+    REQUIRE(seen.ack == tcp_of(fin[0]).seq + 1);
+    p.run(Duration::from_ms(1500)); // 3 s after TIME-WAIT began, 1.5 s after the restart
+    REQUIRE(p.b.time_wait_records() == 1);
+    p.run(Duration::from_ms(600));
+    REQUIRE(p.b.time_wait_records() == 0);
+    REQUIRE(p.b.timers() == 0);
+}
+
+TEST_CASE("engine: a new SYN beyond the old sequence space reopens a tuple in TIME-WAIT (RFC 6191)",
+          "[engine][rfc6191]") {
+    Pair p;
+    REQUIRE(p.a.listen(7).ok());
+    auto first = p.b.connect(ip_a, 7, p.now);
+    p.run(Duration::from_ms(10));
+    auto server = p.a.accept(7);
+    const std::uint16_t port = p.b.tuple(*first)->local_port;
+    p.a.shutdown(*server); // the server closes first: TIME-WAIT is on its side
+    p.run(Duration::from_ms(100));
+    p.b.shutdown(*first);
+    p.run(Duration::from_ms(100));
+    REQUIRE(p.a.time_wait_records() == 1);
+    REQUIRE(p.b.connections() == 0);
+    (void)events_of(p.a);
+
+    auto second = p.b.connect(ip_a, 7, p.now, port); // the same four ports and addresses
+    REQUIRE(second.ok());
+    p.run(Duration::from_ms(10));
+    REQUIRE(p.b.state(*second) == tcp::TcpState::established);
+    REQUIRE(p.a.accept(7).has_value());
+    REQUIRE(p.a.time_wait_records() == 0);
 }
 
 TEST_CASE("engine: SYN to a port nobody listens on -> RST, the connect is refused", "[engine]") {

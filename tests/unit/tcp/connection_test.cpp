@@ -4,6 +4,7 @@
 #include "unit/tcp/tcp_fixture.hpp"
 
 #include <synack/tcp/control.hpp>
+#include <synack/tcp/time_wait.hpp>
 
 using namespace synack;
 using namespace synack::test;
@@ -661,6 +662,112 @@ TEST_CASE("TIME-WAIT: a RST does not end it early (RFC 1337 section 3, TIME-WAIT
     t.advance(t.config.msl * 2);
     REQUIRE(t.tcb.state == TcpState::closed);
     REQUIRE(t.tcb.close_reason == tcp::CloseReason::normal);
+}
+
+namespace {
+
+/// A connection in TIME-WAIT, shrunk to its record, and segments for it.
+struct TimeWaitFixture : TcpFixture {
+    tcp::TimeWait tw;
+
+    TimeWaitFixture() {
+        make_established();
+        auto e = env();
+        tcp::shutdown_write(tcb, e);
+        (void)expect_tx();
+        send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::fin | flag::ack, .window = 64240});
+        REQUIRE(tcb.state == TcpState::time_wait);
+        (void)expect_tx();
+        tw = tcp::time_wait_of(tcb);
+    }
+
+    tcp::TimeWaitAction arrive(wire::TcpRepr seg, std::string_view payload = {}) {
+        seg.src_port = remote_port;
+        seg.dst_port = local_port;
+        std::vector<std::uint8_t> bytes(seg.header_len());
+        seg.emit(bytes);
+        bytes.insert(bytes.end(), payload.begin(), payload.end());
+        auto parsed = wire::parse_tcp(bytes, wire::ChecksumCheck::known_good());
+        REQUIRE(parsed.ok());
+        auto e = env();
+        return tcp::time_wait_arrives(tw, *parsed, e);
+    }
+};
+
+} // namespace
+
+TEST_CASE("TIME-WAIT record: keeps what the state needs (RFC 9293 3.10.7.4)", "[tcp][rfc9293]") {
+    TimeWaitFixture t;
+    REQUIRE(t.tw.snd_nxt == local_iss + 2);
+    REQUIRE(t.tw.rcv_nxt == remote_iss + 2);
+    REQUIRE(t.tw.tuple == t.tcb.tuple);
+}
+
+TEST_CASE("TIME-WAIT record: the peer's FIN again is ACKed and 2 MSL restart (RFC 9293 3.10.7.4)",
+          "[tcp][rfc9293]") {
+    TimeWaitFixture t;
+    REQUIRE(t.arrive({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::fin | flag::ack,
+                      .window = 64240}) == tcp::TimeWaitAction::restart);
+    const Sent ack = t.expect_tx();
+    REQUIRE(ack.hdr.flags == flag::ack);
+    REQUIRE(ack.hdr.seq == local_iss + 2);
+    REQUIRE(ack.hdr.ack == remote_iss + 2);
+}
+
+TEST_CASE("TIME-WAIT record: a RST is ignored (RFC 1337 section 3)", "[tcp][rfc1337]") {
+    TimeWaitFixture t;
+    REQUIRE(t.arrive({.seq = remote_iss + 2, .flags = flag::rst}) == tcp::TimeWaitAction::keep);
+    t.expect_no_tx();
+    REQUIRE(t.counters.drops[tcp::DropReason::rst_in_time_wait] == 1);
+}
+
+TEST_CASE("TIME-WAIT record: a bare ACK at RCV.NXT needs nothing; an old or data segment is ACKed"
+          " (RFC 9293 3.10.7.4)",
+          "[tcp][rfc9293]") {
+    TimeWaitFixture t;
+    REQUIRE(t.arrive({.seq = remote_iss + 2, .ack = local_iss + 2, .flags = flag::ack, .window = 64240}) ==
+            tcp::TimeWaitAction::keep);
+    t.expect_no_tx();
+    REQUIRE(t.arrive({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::ack, .window = 64240}) ==
+            tcp::TimeWaitAction::keep);
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 2);
+    REQUIRE(t.arrive({.seq = remote_iss + 2, .ack = local_iss + 2, .flags = flag::ack, .window = 64240}, "late") ==
+            tcp::TimeWaitAction::keep);
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 2);
+}
+
+TEST_CASE("TIME-WAIT record: a SYN beyond RCV.NXT may reopen the ports (RFC 6191, RFC 1122 4.2.2.13)",
+          "[tcp][rfc6191]") {
+    TimeWaitFixture t;
+    REQUIRE(t.arrive({.seq = remote_iss + 100000, .flags = flag::syn, .window = 64240}) ==
+            tcp::TimeWaitAction::reopen);
+    t.expect_no_tx();
+}
+
+TEST_CASE("TIME-WAIT record: an old SYN gets a challenge ACK instead (RFC 5961 4.2)", "[tcp][rfc5961]") {
+    TimeWaitFixture t;
+    REQUIRE(t.arrive({.seq = remote_iss, .flags = flag::syn, .window = 64240}) == tcp::TimeWaitAction::keep);
+    const Sent ack = t.expect_tx();
+    REQUIRE(ack.hdr.flags == flag::ack);
+    REQUIRE(ack.hdr.ack == remote_iss + 2);
+    REQUIRE(t.counters.challenge_acks == 1);
+}
+
+TEST_CASE("TIME-WAIT record: with timestamps, a newer TSval reopens and an older one is an old"
+          " duplicate (RFC 6191 section 2, RFC 7323 5.3)",
+          "[tcp][rfc6191][rfc7323]") {
+    TimeWaitFixture t;
+    t.tw.ts_ok = true;
+    t.tw.ts_recent = 5000;
+    wire::TcpRepr old_seg{.seq = remote_iss + 2, .ack = local_iss + 2, .flags = flag::ack, .window = 64240};
+    old_seg.options.timestamps = wire::Timestamps{4000, 1};
+    REQUIRE(t.arrive(old_seg) == tcp::TimeWaitAction::keep);
+    const Sent ack = t.expect_tx();
+    REQUIRE(ack.hdr.options.timestamps);
+    REQUIRE(ack.hdr.options.timestamps->echo_reply == 5000);
+    wire::TcpRepr syn{.seq = remote_iss, .flags = flag::syn, .window = 64240}; // not beyond RCV.NXT
+    syn.options.timestamps = wire::Timestamps{6000, 0};
+    REQUIRE(t.arrive(syn) == tcp::TimeWaitAction::reopen);
 }
 
 TEST_CASE("ESTABLISHED: abort -> RST <SEQ=SND.NXT>, CLOSED (RFC 9293 3.10.5)", "[tcp][rfc9293]") {
