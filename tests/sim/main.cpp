@@ -184,18 +184,19 @@ int goodput(const Options& o, rte_mempool* pool) {
     fmt::print("simulated goodput: {} MiB one way, 1 Gbit/s, 5 ms each way (10 ms RTT), 1 MiB queue, 4 MiB buffers, "
                "random loss both ways\n",
                o.goodput_bytes >> 20);
-    fmt::print("{:>6} {:>14} {:>12} {:>12} {:>10} {:>9}\n", "loss", "goodput Mbit/s", "transfer s", "retransmits",
-               "timeouts", "wall s");
+    fmt::print("{:>6} {:>14} {:>12} {:>12} {:>10} {:>12} {:>9}\n", "loss", "goodput Mbit/s", "transfer s",
+               "retransmits", "timeouts", "queue drops", "wall s");
     int status = EXIT_SUCCESS;
     std::string json = "{\"goodput\": [";
     for (const Row& row : rows) {
         const double s = static_cast<double>(row.r.last_read_time.us()) / 1e6;
         const double mbps = s > 0 ? static_cast<double>(o.goodput_bytes) * 8 / s / 1e6 : 0;
-        fmt::print("{:>6} {:>14.1f} {:>12.3f} {:>12} {:>10} {:>9.2f}\n", loss_label(row.loss), mbps, s,
-                   row.r.retransmits, row.r.timeouts, row.wall_s);
+        fmt::print("{:>6} {:>14.1f} {:>12.3f} {:>12} {:>10} {:>12} {:>9.2f}\n", loss_label(row.loss), mbps, s,
+                   row.r.retransmits, row.r.timeouts, row.r.links.queue_drops, row.wall_s);
         json += fmt::format("{}{{\"loss\": {}, \"goodput_mbps\": {:.1f}, \"transfer_s\": {:.4f}, \"retransmits\": {}, "
-                            "\"timeouts\": {}}}",
-                            &row == rows.data() ? "" : ", ", row.loss, mbps, s, row.r.retransmits, row.r.timeouts);
+                            "\"timeouts\": {}, \"queue_drops\": {}}}",
+                            &row == rows.data() ? "" : ", ", row.loss, mbps, s, row.r.retransmits, row.r.timeouts,
+                            row.r.links.queue_drops);
         for (const auto& f : row.r.failures) {
             fmt::print("FAIL goodput at {} loss: {}\n", loss_label(row.loss), f);
             status = EXIT_FAILURE;

@@ -51,17 +51,31 @@ void syn_timeout(Tcb& t, TcpEnv& env) noexcept {
 }
 
 void retransmit_timeout(Tcb& t, TcpEnv& env) noexcept {
-    if (t.retransmits >= env.config.data_retries) {
+    // Data in flight behind a window the peer closed: the timeout probes it,
+    // and probing never gives up while the peer answers (RFC 9293 section
+    // 3.8.6.1, MUST-26), only once it has been silent for RTO.max.
+    const bool probing = t.snd.wnd == 0 && env.now - t.last_heard < env.config.rto_max;
+    if (t.retransmits >= env.config.data_retries && !probing) {
         enter_closed(t, CloseReason::timed_out, env);
         return;
     }
     ++env.counters.timeouts;
     // SND.MAX, not the SND.NXT a previous timeout may have rewound (RFC 6582 "recover").
     t.cc.on_retransmit_timeout(TimeoutEvent{t.flight_size(), t.snd.max, t.retransmits != 0, env.now});
-    ++t.retransmits;
+    if (t.retransmits < UINT8_MAX) {
+        ++t.retransmits;
+    }
     t.rtt.backoff(); // RFC 6298 section 5.5
     t.rtt_timing = false; // Karn's rule
     t.dupacks = 0;
+    // RFC 6675 section 5.1: a timeout ends SACK recovery, and the resending
+    // from SND.UNA skips what the peer SACKed. A second timeout in a row may
+    // mean the peer dropped what it SACKed (RFC 2018 section 8 allows it):
+    // forget it all then, and resend everything.
+    t.sack_recovery = false;
+    if (t.retransmits >= 2) {
+        t.sacked.clear();
+    }
     // Go back to SND.UNA: output() resends from there as cwnd (now one
     // segment) allows; SND.MAX remembers how far we had gone.
     t.snd.nxt = t.snd.una;
@@ -69,6 +83,12 @@ void retransmit_timeout(Tcb& t, TcpEnv& env) noexcept {
         t.fin_sent = false;
     }
     output(t, env);
+    if (t.snd.wnd == 0 && t.snd.nxt == t.snd.una && t.snd.una != t.snd.max) {
+        // The closed window let output() send nothing: resend the first
+        // segment anyway, as the probe. Its ACK brings the window, which a
+        // lost update may have opened long ago.
+        retransmit_first_unacked(t, env);
+    }
     if (!env.timers.armed(t.rtx_timer) && t.snd.una != t.snd.max) {
         arm_retransmit(t, env);
     }
@@ -97,7 +117,11 @@ void persist_timeout(Tcb& t, TcpEnv& env) noexcept {
 
 void keepalive_timeout(Tcb& t, TcpEnv& env) noexcept {
     const KeepaliveConfig& k = env.config.keepalive;
-    if (t.state != TcpState::established && t.state != TcpState::close_wait) {
+    // The states that wait on the peer with nothing of ours in flight (with
+    // something in flight the retransmission timer is watching): a
+    // half-closed connection in FIN-WAIT-2 too, as in Linux.
+    if (t.state != TcpState::established && t.state != TcpState::close_wait &&
+        t.state != TcpState::fin_wait_2) {
         return;
     }
     const time::Duration idle = env.now - t.last_activity;

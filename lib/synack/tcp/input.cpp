@@ -4,6 +4,7 @@
 // them, and PAWS (RFC 7323 section 5) before the sequence check.
 
 #include <synack/tcp/control.hpp>
+#include <synack/tcp/sack_recovery.hpp>
 #include <synack/tcp/output.hpp>
 #include <synack/tcp/tcp.hpp>
 
@@ -102,19 +103,6 @@ bool is_duplicate_ack(const Tcb& t, const wire::TcpSegment& seg) noexcept {
            t.snd.max != t.snd.una;
 }
 
-void retransmit_first_unacked(Tcb& t, TcpEnv& env) noexcept {
-    const std::uint32_t len = std::min(t.send.bytes(), payload_max(t));
-    std::uint8_t flags = flag::ack;
-    if (len == t.send.bytes() && t.fin_sent) {
-        flags |= flag::fin;
-    }
-    if (len != 0 || (flags & flag::fin) != 0) {
-        if (emit(t, flags, t.snd.una, len, env)) {
-            ++env.counters.retransmits;
-        }
-    }
-}
-
 // Fifth step for an ACK that advances SND.UNA (RFC 9293 section 3.10.7.4,
 // ESTABLISHED; RFC 6298 section 5; RFC 5681 and RFC 6582 through cc).
 void new_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
@@ -136,9 +124,15 @@ void new_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
     }
     t.retransmits = 0;
     t.dupacks = 0;
+    t.sacked.advance(ack);
     const CongestionAction action =
         t.cc.on_ack(AckEvent{acked, t.snd.una, t.snd.max, flight_before, t.rtt.srtt(), env.now});
-    if (action == CongestionAction::retransmit_first_unacked) {
+    if (t.sack_recovery && !before(ack, t.recovery_point)) {
+        t.sack_recovery = false; // RFC 6675 section 5, step A: a full ACK ends recovery
+    }
+    if (action == CongestionAction::retransmit_first_unacked && !t.sack_recovery) {
+        // NewReno's partial ACK (RFC 6582); with SACK, output() picks the
+        // holes to fill.
         retransmit_first_unacked(t, env);
     }
     // RFC 6298 section 5.2/5.3: stop the timer when all is acknowledged,
@@ -314,6 +308,12 @@ bool process_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
         env.counters.drops.add(DropReason::bad_ack);
         return false;
     }
+    if (t.sack_ok) {
+        const wire::TcpOptions& o = seg.options();
+        for (std::uint8_t i = 0; i < o.sack_count; ++i) {
+            t.sacked.add(o.sack[i].left, o.sack[i].right, t.snd.una, t.snd.max);
+        }
+    }
     if (after(ack, t.snd.una)) {
         new_ack(t, seg, env);
     } else if (is_duplicate_ack(t, seg)) {
@@ -324,6 +324,11 @@ bool process_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
             ++env.counters.fast_retransmits;
             t.rtt_timing = false; // Karn: the timed segment may be the one resent
             retransmit_first_unacked(t, env);
+            if (t.sack_ok) {
+                // RFC 6675 section 5, step 4: HighRxt is where that resend ended.
+                const std::uint32_t resent = std::min(t.send.bytes(), payload_max(t));
+                enter_sack_recovery(t, t.snd.una + resent);
+            }
         }
     }
     update_window(t, seg, env);
@@ -369,6 +374,7 @@ void segment_arrives(Tcb& t, Incoming in, TcpEnv& env) noexcept {
     const wire::TcpSegment& seg = in.seg;
     ++env.counters.segments_in;
     t.last_activity = env.now;
+    t.last_heard = env.now;
     t.keepalive_probes = 0;
     if (t.state == TcpState::syn_sent) {
         syn_sent_arrives(t, in, env);

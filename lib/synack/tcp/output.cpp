@@ -3,6 +3,7 @@
 // options on every segment; RFC 2018 SACK blocks on ACKs).
 
 #include <synack/tcp/output.hpp>
+#include <synack/tcp/sack_recovery.hpp>
 #include <synack/tcp/tcp.hpp>
 #include <synack/tcp/time_wait.hpp>
 
@@ -197,6 +198,19 @@ void send_time_wait_ack(const TimeWait& tw, TcpEnv& env) noexcept {
     }
 }
 
+void retransmit_first_unacked(Tcb& t, TcpEnv& env) noexcept {
+    const std::uint32_t len = std::min(t.send.bytes(), payload_max(t));
+    std::uint8_t flags = wire::tcp_flag::ack;
+    if (len == t.send.bytes() && t.fin_sent) {
+        flags |= wire::tcp_flag::fin;
+    }
+    if (len != 0 || (flags & wire::tcp_flag::fin) != 0) {
+        if (emit(t, flags, t.snd.una, len, env)) {
+            ++env.counters.retransmits;
+        }
+    }
+}
+
 void arm_retransmit(Tcb& t, TcpEnv& env) noexcept {
     env.timers.arm(t.rtx_timer, env.now + t.rtt.rto());
 }
@@ -218,17 +232,44 @@ void output(Tcb& t, TcpEnv& env) noexcept {
     }
 
     bool sent = false;
+    // In SACK recovery the holes come first, then new data in what the
+    // pipe estimate leaves (RFC 6675 section 5, NextSeg rules 1 to 3).
+    std::uint32_t recovery_room = 0;
+    if (can_send_data && t.sack_recovery) {
+        const bool new_data_waiting =
+            after(t.snd.una + t.send.bytes(), t.snd.nxt) || has_unsent_fin(t);
+        recovery_room = sack_recovery_retransmit(t, new_data_waiting, env);
+    }
     while (can_send_data) {
+        if (before(t.snd.nxt, t.snd.max)) {
+            if (auto end = t.sacked.covering_end(t.snd.nxt)) {
+                t.snd.nxt = seq_min(*end, t.snd.max); // resending after a timeout: the peer has these
+                continue;
+            }
+        }
         const wire::Seq32 data_end = t.snd.una + t.send.bytes();
         const std::uint32_t unsent = after(data_end, t.snd.nxt)
                                          ? static_cast<std::uint32_t>(data_end - t.snd.nxt)
                                          : 0;
-        const std::uint32_t wnd = std::min(t.snd.wnd, t.cc.cwnd_bytes());
+        // What the peer SACKed below SND.NXT has left the network: it does
+        // not count against cwnd while resending after a timeout.
+        const std::uint32_t sacked_below = t.sacked.bytes_above(t.snd.una) - t.sacked.bytes_above(t.snd.nxt);
+        const std::uint32_t wnd = t.sack_recovery
+                                      ? t.snd.wnd
+                                      : std::min(t.snd.wnd, t.cc.cwnd_bytes() + sacked_below);
         const wire::Seq32 wnd_end = t.snd.una + wnd;
-        const std::uint32_t usable =
+        std::uint32_t usable =
             after(wnd_end, t.snd.nxt) ? static_cast<std::uint32_t>(wnd_end - t.snd.nxt) : 0;
+        if (t.sack_recovery) {
+            usable = std::min(usable, recovery_room);
+        }
         const std::uint32_t full = payload_max(t);
         std::uint32_t len = std::min({unsent, usable, full});
+        if (before(t.snd.nxt, t.snd.max)) {
+            if (auto sacked_start = t.sacked.next_start(t.snd.nxt)) {
+                len = std::min(len, static_cast<std::uint32_t>(*sacked_start - t.snd.nxt));
+            }
+        }
         const bool fin_now = has_unsent_fin(t) && len == unsent && t.snd.nxt + len == data_end;
         if (len == 0 && !fin_now) {
             break;
@@ -263,6 +304,7 @@ void output(Tcb& t, TcpEnv& env) noexcept {
             break;
         }
         sent = true;
+        recovery_room -= std::min(recovery_room, len);
         if (!new_data) {
             ++env.counters.retransmits;
         } else if (!t.rtt_timing && len != 0) {

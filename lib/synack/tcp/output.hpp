@@ -33,6 +33,11 @@ void send_rst(const FourTuple& tuple, wire::Seq32 seq, std::optional<wire::Seq32
 struct TimeWait;
 void send_time_wait_ack(const TimeWait& tw, TcpEnv& env) noexcept;
 
+/// Resends the first unacknowledged segment (with the FIN if it is the last),
+/// whatever the windows allow: fast retransmit, NewReno's partial ACK, and
+/// the probe of a closed window after a timeout.
+void retransmit_first_unacked(Tcb& tcb, TcpEnv& env) noexcept;
+
 /// Arms the retransmission timer for the current RTO.
 void arm_retransmit(Tcb& tcb, TcpEnv& env) noexcept;
 

@@ -10,6 +10,7 @@
 #include <synack/tcp/reassembly.hpp>
 #include <synack/tcp/recv_buffer.hpp>
 #include <synack/tcp/rtt.hpp>
+#include <synack/tcp/sack_scoreboard.hpp>
 #include <synack/tcp/send_buffer.hpp>
 #include <synack/tcp/state.hpp>
 #include <synack/time/timer_wheel.hpp>
@@ -83,6 +84,10 @@ struct Tcb {
     bool fin_sent = false;
     bool passive = false;    // opened from LISTEN (RST in SYN-RECEIVED returns there)
     std::uint8_t dupacks = 0;
+    /// SACK-based loss recovery (RFC 6675, tcp/sack_recovery.hpp).
+    bool sack_recovery = false;
+    wire::Seq32 recovery_point; // RecoveryPoint: SND.MAX when recovery began
+    wire::Seq32 high_rxt;       // HighRxt: end of the highest retransmission
     std::uint8_t retransmits = 0; // consecutive timeouts of the current segment
     std::uint8_t keepalive_probes = 0;
     /// Full-sized segments received since the last ACK we sent (delayed ACK).
@@ -94,6 +99,7 @@ struct Tcb {
     wire::Seq32 rtt_seq;
     time::Instant rtt_start;
     time::Instant last_activity; // for keepalive and idle restart
+    time::Instant last_heard;    // the last segment from the peer
 
     CloseReason close_reason = CloseReason::normal;
     /// The engine's handle for the connection, passed back in events.
@@ -112,6 +118,7 @@ struct Tcb {
     ReassemblyQueue ooo;
     RttEstimator rtt;
     Congestion cc;
+    SackScoreboard sacked; // what the peer SACKed above SND.UNA
 
     /// Bytes sent and not yet acknowledged (RFC 5681 FlightSize), counting
     /// SYN and FIN.

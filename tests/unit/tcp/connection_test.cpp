@@ -4,6 +4,7 @@
 #include "unit/tcp/tcp_fixture.hpp"
 
 #include <synack/tcp/control.hpp>
+#include <synack/tcp/sack_recovery.hpp>
 #include <synack/tcp/time_wait.hpp>
 
 using namespace synack;
@@ -469,6 +470,129 @@ TEST_CASE("ESTABLISHED: three duplicate ACKs -> fast retransmit (RFC 5681 3.2)",
     REQUIRE(resent.hdr.seq == local_iss + 1);
     REQUIRE(resent.payload == std::string(t.tcb.snd.mss, 'a'));
     REQUIRE(t.counters.fast_retransmits == 1);
+}
+
+namespace {
+
+/// ESTABLISHED with SACK on both sides, Nagle off, and `segments` full
+/// segments of data in flight (each filled with its own letter).
+TcpFixture& sack_sender(TcpFixture& t, int segments) {
+    wire::TcpOptions peer;
+    peer.sack_permitted = true;
+    t.make_syn_received(peer);
+    REQUIRE(t.tcb.sack_ok);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240});
+    t.take_events();
+    t.tcb.nagle = false;
+    for (int i = 0; i < segments; ++i) {
+        t.app_send(std::string(t.tcb.snd.mss, static_cast<char>('a' + i)));
+    }
+    return t;
+}
+
+tcp::TcpConfig sack_config() {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.sack = true;
+    return c;
+}
+
+/// A duplicate ACK of SND.UNA = local_iss + 1 SACKing [from, to) segments.
+wire::TcpRepr sack_dupack(std::uint32_t mss, std::initializer_list<std::pair<int, int>> blocks) {
+    wire::TcpRepr r{.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240};
+    for (const auto& [from, to] : blocks) {
+        r.options.sack[r.options.sack_count++] =
+            wire::SackBlock{local_iss + 1 + mss * from, local_iss + 1 + mss * to};
+    }
+    return r;
+}
+
+} // namespace
+
+TEST_CASE("SACK recovery: every hole deemed lost is resent at once, not one per round trip"
+          " (RFC 6675 section 5)",
+          "[tcp][rfc6675]") {
+    TcpFixture t(sack_config());
+    sack_sender(t, 8);
+    while (!t.out.empty()) {
+        (void)t.expect_tx();
+    }
+    const std::uint32_t mss = t.tcb.snd.mss;
+    // Segments 0 and 3 were lost: the peer holds 1-2 and 4-7.
+    t.send(sack_dupack(mss, {{1, 3}}));
+    t.send(sack_dupack(mss, {{4, 5}, {1, 3}}));
+    t.send(sack_dupack(mss, {{4, 8}, {1, 3}}));
+    // The third duplicate: segment 0 at once, then segment 3, deemed lost
+    // with four segments SACKed above it, in the same burst.
+    REQUIRE(t.expect_tx().payload == std::string(mss, 'a'));
+    REQUIRE(t.expect_tx().payload == std::string(mss, 'd'));
+    t.expect_no_tx();
+    REQUIRE(t.tcb.sack_recovery);
+    // The ACK of both ends recovery.
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1 + 8 * mss, .flags = flag::ack, .window = 64240});
+    REQUIRE_FALSE(t.tcb.sack_recovery);
+    REQUIRE(t.tcb.sacked.empty());
+}
+
+TEST_CASE("SACK recovery: the pipe counts what is in flight, not what the peer SACKed or lost"
+          " (RFC 6675 section 4, SetPipe)",
+          "[tcp][rfc6675]") {
+    TcpFixture t(sack_config());
+    sack_sender(t, 8);
+    while (!t.out.empty()) {
+        (void)t.expect_tx();
+    }
+    const std::uint32_t mss = t.tcb.snd.mss;
+    REQUIRE(tcp::sack_pipe(t.tcb) == 8 * mss);
+    t.send(sack_dupack(mss, {{4, 8}}));
+    // 4-7 SACKed; 0-3 each have four segments SACKed above: lost.
+    REQUIRE(tcp::sack_pipe(t.tcb) == 0);
+    t.tcb.sacked.clear();
+    t.send(sack_dupack(mss, {{7, 8}}));
+    // One segment SACKed above 0-6: none deemed lost yet.
+    REQUIRE(tcp::sack_pipe(t.tcb) == 7 * mss);
+}
+
+TEST_CASE("RTO: resending from SND.UNA skips what the peer SACKed (RFC 6675 section 5.1)",
+          "[tcp][rfc6675]") {
+    TcpFixture t(sack_config());
+    sack_sender(t, 4);
+    while (!t.out.empty()) {
+        (void)t.expect_tx();
+    }
+    const std::uint32_t mss = t.tcb.snd.mss;
+    t.send(sack_dupack(mss, {{1, 3}})); // one duplicate: no recovery
+    t.advance(t.tcb.rtt.rto());
+    REQUIRE(t.expect_tx().hdr.seq == local_iss + 1); // segment 0, cwnd is one segment
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1 + mss, .flags = flag::ack, .window = 64240,
+            .options = {}}, {});
+    // Segments 1 and 2 are SACKed: next goes segment 3.
+    const Sent next = t.expect_tx();
+    REQUIRE(next.hdr.seq == local_iss + 1 + 3 * mss);
+}
+
+TEST_CASE("RTO with data in flight behind a closed window: the first segment goes as the probe, and"
+          " no number of them gives up while the peer answers (RFC 9293 3.8.6.1)",
+          "[tcp][rfc9293]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.data_retries = 3;
+    TcpFixture t(c);
+    t.make_established();
+    t.tcb.nagle = false;
+    t.app_send("held");
+    (void)t.expect_tx();
+    // The peer closed its window without taking the data (its ACK of the
+    // data, and the window update after it, were lost).
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 0});
+    for (int i = 0; i < 6; ++i) {
+        t.advance(t.tcb.rtt.rto());
+        const Sent probe = t.expect_tx();
+        REQUIRE(probe.hdr.seq == local_iss + 1);
+        REQUIRE(probe.payload == "held");
+        t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 0});
+    }
+    REQUIRE(t.tcb.state == TcpState::established);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 5, .flags = flag::ack, .window = 64240});
+    REQUIRE(t.tcb.snd.una == local_iss + 5);
 }
 
 TEST_CASE("ESTABLISHED: zero window -> persist probes until it opens (RFC 9293 3.8.6.1)",
