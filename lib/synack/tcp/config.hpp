@@ -45,6 +45,11 @@ struct TcpConfig {
     time::Duration rto_initial = time::Duration::from_s(1);
     time::Duration rto_min = time::Duration::from_ms(200);
     time::Duration rto_max = time::Duration::from_s(120);
+    /// Per connection, at most one ACK per interval in answer to segments
+    /// that carry no data and are unacceptable (out of window, PAWS) or call
+    /// for a challenge ACK (RFC 5961 section 7): two ends cannot ping-pong
+    /// ACKs, and an attacker cannot make us flood. Linux's tcp_invalid_ratelimit.
+    time::Duration invalid_ack_interval = time::Duration::from_ms(500);
     /// Out-of-order data held per connection (bytes and segments).
     std::uint32_t ooo_max_bytes = 256 * 1024;
     std::uint16_t ooo_max_segments = 256;

@@ -86,6 +86,7 @@ struct TcpCounters {
     std::uint64_t fast_retransmits = 0;
     std::uint64_t timeouts = 0;
     std::uint64_t challenge_acks = 0;
+    std::uint64_t invalid_acks_limited = 0; // ACKs not sent: TcpConfig::invalid_ack_interval
     std::uint64_t resets_sent = 0;
     std::uint64_t output_full = 0; // segments dropped because the output queue was full
     std::uint64_t events_lost = 0;

@@ -38,6 +38,19 @@ bool acceptable(const Tcb& t, Seq32 seq, std::uint32_t seg_len) noexcept {
     return in_window(t.rcv.nxt, seq, end) || in_window(t.rcv.nxt, seq + seg_len - 1, end);
 }
 
+// The ACK an unacceptable segment calls for (RFC 9293 section 3.10.7.4,
+// first check; RFC 7323 section 5.3). Only segments without data or FIN are
+// throttled: they are what two ends would bounce between them forever, while
+// a resent data segment needs our ACK to make progress (as Linux's
+// tcp_oow_rate_limited).
+void answer_invalid(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
+    if (seg.seg_len() != 0 && !seg.has(flag::syn)) {
+        t.ack_now = true;
+    } else if (invalid_ack_allowed(t.last_invalid_ack, env)) {
+        t.ack_now = true;
+    }
+}
+
 // RFC 7323 section 5.3: a timestamp older than TS.Recent marks an old
 // duplicate. (The 24-day idle rule of R1 is not applied: our TS.Recent
 // is refreshed by every in-order segment.)
@@ -391,7 +404,7 @@ void segment_arrives(Tcb& t, Incoming in, TcpEnv& env) noexcept {
     // First: sequence number (PAWS before it, RFC 7323 section 5.3 R1).
     if (paws_rejects(t, seg)) {
         env.counters.drops.add(DropReason::paws);
-        t.ack_now = true;
+        answer_invalid(t, seg, env);
         return;
     }
     Seq32 seq = seg.seq();
@@ -399,7 +412,7 @@ void segment_arrives(Tcb& t, Incoming in, TcpEnv& env) noexcept {
     if (!acceptable(t, seq, seg.seg_len())) {
         env.counters.drops.add(DropReason::out_of_window);
         if (!seg.has(flag::rst)) {
-            t.ack_now = true; // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+            answer_invalid(t, seg, env); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
             if (t.state == TcpState::time_wait && seg.has(flag::fin)) {
                 enter_time_wait(t, env); // a retransmitted FIN restarts 2 MSL
             }

@@ -149,9 +149,22 @@ bool send_ack(Tcb& t, TcpEnv& env) noexcept {
     return emit(t, wire::tcp_flag::ack, before_eq(t.snd.max, wnd_end) ? t.snd.max : wnd_end, 0, env);
 }
 
+bool invalid_ack_allowed(std::optional<time::Instant>& last, TcpEnv& env) noexcept {
+    if (last && env.now - *last < env.config.invalid_ack_interval) {
+        ++env.counters.invalid_acks_limited;
+        return false;
+    }
+    last = env.now;
+    return true;
+}
+
 void send_challenge_ack(Tcb& t, TcpEnv& env) noexcept {
-    // RFC 5961 section 3.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. Rate
-    // limiting (section 7) is left to the engine's counters for now.
+    // RFC 5961 section 3.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>, throttled
+    // (section 7) per connection: a counter shared by all connections would
+    // tell an off-path attacker how many it provoked (CVE-2016-5696).
+    if (!invalid_ack_allowed(t.last_invalid_ack, env)) {
+        return;
+    }
     ++env.counters.challenge_acks;
     send_ack(t, env);
 }

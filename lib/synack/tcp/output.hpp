@@ -21,7 +21,11 @@ bool emit(Tcb& tcb, std::uint8_t flags, wire::Seq32 seq, std::uint32_t len, TcpE
 /// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
 bool send_ack(Tcb& tcb, TcpEnv& env) noexcept;
 
-/// RFC 5961's challenge ACK (an ACK, counted separately).
+/// Whether an ACK in answer to an unacceptable or challenging segment may
+/// go now (TcpConfig::invalid_ack_interval); records it if so, counts it if not.
+bool invalid_ack_allowed(std::optional<time::Instant>& last, TcpEnv& env) noexcept;
+
+/// RFC 5961's challenge ACK (an ACK, counted separately), rate-limited.
 void send_challenge_ack(Tcb& tcb, TcpEnv& env) noexcept;
 
 /// A RST with seq, and ACK when `ack` is given.

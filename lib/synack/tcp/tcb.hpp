@@ -17,6 +17,7 @@
 #include <synack/wire/seq.hpp>
 
 #include <cstdint>
+#include <optional>
 
 namespace synack::tcp {
 
@@ -100,6 +101,7 @@ struct Tcb {
     time::Instant rtt_start;
     time::Instant last_activity; // for keepalive and idle restart
     time::Instant last_heard;    // the last segment from the peer
+    std::optional<time::Instant> last_invalid_ack; // see TcpConfig::invalid_ack_interval
 
     CloseReason close_reason = CloseReason::normal;
     /// The engine's handle for the connection, passed back in events.

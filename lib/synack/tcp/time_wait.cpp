@@ -33,13 +33,17 @@ TimeWaitAction time_wait_arrives(TimeWait& tw, const wire::TcpSegment& seg, TcpE
             return TimeWaitAction::reopen;
         }
         env.counters.drops.add(DropReason::syn_in_window);
-        ++env.counters.challenge_acks;
-        send_time_wait_ack(tw, env);
+        if (invalid_ack_allowed(tw.last_invalid_ack, env)) {
+            ++env.counters.challenge_acks;
+            send_time_wait_ack(tw, env);
+        }
         return TimeWaitAction::keep;
     }
     if (tw.ts_ok && ts && static_cast<std::int32_t>(ts->value - tw.ts_recent) < 0) {
         env.counters.drops.add(DropReason::paws); // RFC 7323 section 5.3: ACK and drop
-        send_time_wait_ack(tw, env);
+        if (seg.seg_len() != 0 || invalid_ack_allowed(tw.last_invalid_ack, env)) {
+            send_time_wait_ack(tw, env);
+        }
         return TimeWaitAction::keep;
     }
     if (newer_ts && before_eq(seg.seq(), tw.rcv_nxt)) {
@@ -51,7 +55,10 @@ TimeWaitAction time_wait_arrives(TimeWait& tw, const wire::TcpSegment& seg, TcpE
     }
     if (!seg.payload().empty() || seg.has(flag::fin) || seg.seq() != tw.rcv_nxt) {
         env.counters.drops.add(DropReason::out_of_window);
-        send_time_wait_ack(tw, env);
+        // Throttled like a connection's (TcpConfig::invalid_ack_interval).
+        if (seg.seg_len() != 0 || invalid_ack_allowed(tw.last_invalid_ack, env)) {
+            send_time_wait_ack(tw, env);
+        }
     }
     return TimeWaitAction::keep;
 }

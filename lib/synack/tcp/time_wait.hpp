@@ -12,6 +12,7 @@
 #include <synack/wire/tcp.hpp>
 
 #include <cstdint>
+#include <optional>
 
 namespace synack::tcp {
 
@@ -22,6 +23,7 @@ struct TimeWait {
     std::uint32_t ts_recent = 0;  // RFC 7323: echoed, and PAWS against old duplicates
     std::uint16_t window = 0;     // the window field we last sent
     bool ts_ok = false;
+    std::optional<time::Instant> last_invalid_ack; // TcpConfig::invalid_ack_interval
 };
 
 /// The record of a connection in TIME-WAIT. Precondition: tcb.state is TIME-WAIT.

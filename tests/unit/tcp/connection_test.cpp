@@ -894,6 +894,44 @@ TEST_CASE("TIME-WAIT record: with timestamps, a newer TSval reopens and an older
     REQUIRE(t.arrive(syn) == tcp::TimeWaitAction::reopen);
 }
 
+TEST_CASE("ESTABLISHED: challenge ACKs are throttled per connection (RFC 5961 section 7)",
+          "[tcp][rfc5961]") {
+    TcpFixture t;
+    t.make_established();
+    // RSTs in the window but not at RCV.NXT: each calls for a challenge ACK.
+    t.send({.seq = remote_iss + 100, .flags = flag::rst});
+    REQUIRE(t.expect_tx().hdr.flags == flag::ack);
+    t.send({.seq = remote_iss + 200, .flags = flag::rst});
+    t.send({.seq = remote_iss + 300, .flags = flag::syn, .window = 64240});
+    t.expect_no_tx();
+    REQUIRE(t.counters.challenge_acks == 1);
+    REQUIRE(t.counters.invalid_acks_limited == 2);
+    t.advance(t.config.invalid_ack_interval);
+    t.send({.seq = remote_iss + 400, .flags = flag::rst});
+    REQUIRE(t.expect_tx().hdr.flags == flag::ack);
+    REQUIRE(t.tcb.state == TcpState::established);
+}
+
+TEST_CASE("ESTABLISHED: unacceptable bare ACKs draw one ACK per interval, resent data always one"
+          " (RFC 9293 3.10.7.4; no ACK ping-pong)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    // Old bare ACKs (below RCV.NXT after data arrived): only the first is answered.
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240}, "abc");
+    t.advance(Duration::from_ms(200)); // the delayed ACK of "abc"
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240});
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 4);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240});
+    t.expect_no_tx();
+    // A resent data segment is answered every time: the peer needs the ACK.
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240}, "abc");
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 4);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240}, "abc");
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 4);
+}
+
 TEST_CASE("ESTABLISHED: abort -> RST <SEQ=SND.NXT>, CLOSED (RFC 9293 3.10.5)", "[tcp][rfc9293]") {
     TcpFixture t;
     t.make_established();
