@@ -167,8 +167,15 @@ public:
     /// Pops up to max events, oldest first. Returns how many.
     std::size_t events(Event* out, std::size_t max) noexcept;
 
+    /// A buffer to fill and send(): an mbuf from the engine's pool with its
+    /// whole data room free (headers go into mbufs of their own). Empty when
+    /// the pool is: back-pressure, try again after the next poll().
+    wire::MbufPtr alloc_buffer() noexcept { return wire::MbufPtr(rte_pktmbuf_alloc(pool_)); }
     /// Queues data to send, zero copy: the chain is taken over on success and
-    /// left with the caller on error (stale_id, not_connected, write_closed, no_room).
+    /// left with the caller on error (stale_id, not_connected, write_closed,
+    /// no_room). Buffers from alloc_buffer() and mbufs received elsewhere (a
+    /// proxy forwarding what it got) go alike; the segments sent reference
+    /// them, nothing is copied.
     Status<ConnError> send(ConnId id, wire::MbufPtr& data) noexcept;
     /// Up to max spans of received, unconsumed bytes, in place in the mbufs
     /// that arrived. Returns how many spans (0 for a stale id).

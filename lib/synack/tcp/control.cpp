@@ -322,8 +322,10 @@ Status<SendCallError> send(Tcb& t, wire::MbufPtr& data, TcpEnv& env) noexcept {
         return Err{SendCallError::write_closed};
     }
     if (!t.send.append(data).ok()) {
+        t.send_blocked = true;
         return Err{SendCallError::no_room};
     }
+    t.send_blocked = t.send.space() == 0;
     output(t, env);
     return {};
 }

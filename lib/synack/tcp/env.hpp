@@ -33,7 +33,7 @@ struct OutSegment {
 enum class ConnEvent : std::uint8_t {
     connected,   // ESTABLISHED reached
     readable,    // new bytes in the receive buffer
-    writable,    // room in the send buffer again after it was full
+    writable,    // room in the send buffer again (a third of it) after a send was refused or filled it
     peer_closed, // the peer's FIN arrived: no more bytes will come
     closed,      // the connection is gone (see Tcb::close_reason)
 };

@@ -123,7 +123,6 @@ void new_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
     const auto acked = static_cast<std::uint32_t>(ack - t.snd.una);
     const std::uint32_t data_acked = std::min(acked, t.send.bytes());
     const std::uint32_t flight_before = t.flight_size();
-    const bool was_full = t.send.space() == 0;
     t.send.acknowledge(data_acked);
     take_ack_timestamp_sample(t, seg, ack, env);
     t.snd.una = ack;
@@ -155,7 +154,12 @@ void new_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
     } else {
         arm_retransmit(t, env);
     }
-    if (was_full && t.send.space() != 0) {
+    // A writer that was refused (or filled the buffer) hears once a third of
+    // the buffer is free again: enough to be worth waking for (as Linux's
+    // sk_stream_write_space), and never while a large write still cannot fit
+    // for long, since space only grows as ACKs come.
+    if (t.send_blocked && t.send.space() >= t.send.bytes_max() / 3) {
+        t.send_blocked = false;
         notify(t, ConnEvent::writable, env);
     }
 }

@@ -83,6 +83,7 @@ struct Tcb {
     bool fin_queued = false; // the application shut down its write side
     bool app_closed = false; // the application closed: it reads no more (an orphan)
     bool fin_sent = false;
+    bool send_blocked = false; // a send was refused, or filled the buffer: a writable event is owed
     bool passive = false;    // opened from LISTEN (RST in SYN-RECEIVED returns there)
     std::uint8_t dupacks = 0;
     /// SACK-based loss recovery (RFC 6675, tcp/sack_recovery.hpp).

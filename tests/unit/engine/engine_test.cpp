@@ -10,6 +10,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -257,6 +258,130 @@ TEST_CASE("engine: a new SYN beyond the old sequence space reopens a tuple in TI
     REQUIRE(p.b.state(*second) == tcp::TcpState::established);
     REQUIRE(p.a.accept(7).has_value());
     REQUIRE(p.a.time_wait_records() == 0);
+}
+
+namespace {
+
+/// A pair with an established connection B -> A on port 7.
+struct Connected : Pair {
+    ConnId client;
+    ConnId server;
+    Connected() {
+        REQUIRE(a.listen(7).ok());
+        client = *b.connect(ip_a, 7, now);
+        run(Duration::from_ms(10));
+        server = *a.accept(7);
+        (void)events_of(a);
+        (void)events_of(b);
+    }
+};
+
+bool inside(const rte_mbuf* m, const std::uint8_t* p) {
+    const auto* base = static_cast<const std::uint8_t*>(m->buf_addr);
+    return p >= base && p < base + m->buf_len;
+}
+
+} // namespace
+
+TEST_CASE("engine: the application reads received bytes in the very mbuf that arrived", "[engine][api]") {
+    Connected p;
+    send_text(p.b, p.client, "in place");
+    rte_mbuf* burst[8];
+    const std::uint16_t n = p.b.drain(burst, 8);
+    REQUIRE(n == 1);
+    rte_mbuf* arrived = synack::test::mbuf_from(synack::test::bytes_of(burst[0])).release();
+    rte_pktmbuf_free(burst[0]);
+    p.a.input(&arrived, 1, p.now);
+    wire::Bytes spans[4];
+    REQUIRE(p.a.peek(p.server, spans, 4) == 1);
+    REQUIRE(std::string(spans[0].begin(), spans[0].end()) == "in place");
+    REQUIRE(inside(arrived, spans[0].data())); // no copy on the way in
+    p.a.consume(p.server, 8);
+    p.run(Duration::from_ms(100));
+}
+
+TEST_CASE("engine: a buffer the application fills, or an mbuf it hands over, is sent without a copy",
+          "[engine][api]") {
+    Connected p;
+    wire::MbufPtr buf = p.b.alloc_buffer();
+    REQUIRE(buf);
+    char* room = rte_pktmbuf_append(buf.get(), 5);
+    std::memcpy(room, "fill!", 5);
+    rte_mbuf* const original = buf.get();
+    REQUIRE(p.b.send(p.client, buf).ok());
+    REQUIRE_FALSE(buf); // taken over
+    rte_mbuf* burst[8];
+    REQUIRE(p.b.drain(burst, 8) == 1);
+    // Headers in a mbuf of their own, then the payload: an indirect mbuf
+    // attached to the application's buffer.
+    const rte_mbuf* payload = burst[0]->next;
+    REQUIRE(payload != nullptr);
+    REQUIRE(RTE_MBUF_CLONED(payload));
+    REQUIRE(rte_mbuf_from_indirect(const_cast<rte_mbuf*>(payload)) == original);
+    rte_pktmbuf_free(burst[0]);
+    p.run(Duration::from_s(2)); // retransmitted from the same buffer, then ACKed
+    REQUIRE(read_all(p.a, p.server) == "fill!");
+}
+
+TEST_CASE("engine: a full send buffer refuses data and leaves it with the caller; the writable event"
+          " says when to go on",
+          "[engine][api]") {
+    Connected p;
+    std::size_t queued = 0;
+    wire::MbufPtr m;
+    for (;;) {
+        m = synack::test::mbuf_from(std::vector<std::uint8_t>(1000, 'x'));
+        if (!p.b.send(p.client, m).ok()) {
+            break;
+        }
+        queued += 1000;
+    }
+    REQUIRE(m); // refused: still ours
+    REQUIRE(p.b.writable(p.client) < 1000);
+    REQUIRE(queued >= 200 * 1000);
+    (void)events_of(p.b);
+    // The peer reads; ACKs free the buffer.
+    bool writable = false;
+    for (int i = 0; i < 200 && !writable; ++i) {
+        p.run(Duration::from_ms(5));
+        (void)read_all(p.a, p.server);
+        writable = has(events_of(p.b), ConnEvent::writable);
+    }
+    REQUIRE(writable);
+    REQUIRE(p.b.send(p.client, m).ok());
+}
+
+TEST_CASE("engine: abort frees the connection with data still queued both ways", "[engine][api]") {
+    const unsigned mbufs = rte_mempool_in_use_count(synack::test::pool());
+    {
+        Connected p;
+        send_text(p.b, p.client, "unread by A");
+        p.run(Duration::from_ms(100));
+        REQUIRE(p.a.readable(p.server) == 11);
+        send_text(p.a, p.server, "queued by A");
+        p.a.abort(p.server);
+        REQUIRE(p.a.connections() == 0);
+        REQUIRE(p.a.timers() == 0);
+        p.run(Duration::from_ms(100));
+        REQUIRE(p.b.connections() == 0); // the RST reached B
+        const auto ev = events_of(p.b);
+        REQUIRE(ev.back().kind == ConnEvent::closed);
+        REQUIRE(ev.back().reason == tcp::CloseReason::reset);
+    }
+    REQUIRE(rte_mempool_in_use_count(synack::test::pool()) == mbufs);
+}
+
+TEST_CASE("engine: close after everything is read ends the connection with no further events",
+          "[engine][api]") {
+    Connected p;
+    p.b.shutdown(p.client);
+    p.run(Duration::from_ms(100));
+    REQUIRE(has(events_of(p.a), ConnEvent::peer_closed));
+    p.a.close(p.server);
+    p.run(Duration::from_ms(100));
+    REQUIRE(p.a.connections() == 0);
+    REQUIRE(events_of(p.a).empty());
+    REQUIRE(p.b.time_wait_records() == 1);
 }
 
 TEST_CASE("engine: SYN to a port nobody listens on -> RST, the connect is refused", "[engine]") {
