@@ -7,7 +7,9 @@
 # Two builds: build/ (warnings are errors) runs every suite; build-asan/
 # (AddressSanitizer + UndefinedBehaviorSanitizer) runs unit and sim again.
 # Environment: SYNACK_SKIP_SETUP=1 skips scripts/setup.sh;
-#              SYNACK_NO_ASAN=1 skips the sanitizer build.
+#              SYNACK_NO_ASAN=1 skips the sanitizer build;
+#              SYNACK_SIM_SEEDS=N: seeds per simulation scenario (default
+#              1000; read when a build directory is first set up).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -57,14 +59,15 @@ run_suites() { # DIR EXCLUDED_SUITE... -- SUITE...
   runs+=("$dir/meson-logs/testlog.json")
 }
 
-configure build
+seeds="-Dsim_seeds=${SYNACK_SIM_SEEDS:-1000}"
+configure build "$seeds"
 run_suites build -- "${want[@]}"
 
 if [ "${SYNACK_NO_ASAN:-0}" != 1 ]; then
   sanitized=()
   for s in "${want[@]}"; do [ "$s" = interop ] || sanitized+=("$s"); done
   if [ ${#sanitized[@]} -gt 0 ]; then
-    configure build-asan -Db_sanitize=address,undefined -Db_lundef=false
+    configure build-asan -Db_sanitize=address,undefined -Db_lundef=false "$seeds"
     # A consumer built without the sanitizer cannot link the sanitized library.
     run_suites build-asan install -- "${sanitized[@]}"
   fi
