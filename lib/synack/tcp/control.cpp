@@ -336,6 +336,10 @@ void shutdown_write(Tcb& t, TcpEnv& env) noexcept {
         enter_closed(t, CloseReason::normal, env); // RFC 9293 section 3.10.4: delete the TCB
         return;
     case TcpState::syn_received:
+        // RFC 9293 section 3.10.4: "queue for processing after entering
+        // ESTABLISHED state" (process_ack moves on to FIN-WAIT-1 then).
+        t.fin_queued = true;
+        return;
     case TcpState::established: t.state = TcpState::fin_wait_1; break;
     case TcpState::close_wait: t.state = TcpState::last_ack; break;
     case TcpState::closed:

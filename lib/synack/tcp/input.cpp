@@ -315,6 +315,9 @@ bool process_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
         t.snd.wl1 = seg.seq();
         t.snd.wl2 = ack;
         establish(t, env);
+        if (t.fin_queued) {
+            t.state = TcpState::fin_wait_1; // closed while in SYN-RECEIVED: the FIN goes now
+        }
         return true;
     }
     // RFC 5961 section 5.2: acceptable when (SND.UNA - MAX.SND.WND) =<

@@ -733,6 +733,45 @@ TEST_CASE("ESTABLISHED: peer FIN -> CLOSE-WAIT; close -> LAST-ACK; ACK -> CLOSED
     REQUIRE(t.tcb.close_reason == tcp::CloseReason::normal);
 }
 
+TEST_CASE("FIN-WAIT-1: a FIN that also acknowledges ours -> TIME-WAIT at once (RFC 9293 3.10.7.4)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    auto e = t.env();
+    tcp::shutdown_write(t.tcb, e);
+    REQUIRE(t.tcb.state == TcpState::fin_wait_1);
+    (void)t.expect_tx();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::fin | flag::ack, .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::time_wait);
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 2);
+}
+
+TEST_CASE("SYN-RECEIVED: close is queued until the handshake completes, then FIN-WAIT-1"
+          " (RFC 9293 3.10.4)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_syn_received();
+    auto e = t.env();
+    tcp::shutdown_write(t.tcb, e);
+    REQUIRE(t.tcb.state == TcpState::syn_received);
+    t.expect_no_tx(); // "queue for processing after entering ESTABLISHED"
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240});
+    REQUIRE(t.tcb.state == TcpState::fin_wait_1);
+    const Sent fin = t.expect_tx();
+    REQUIRE((fin.hdr.flags & flag::fin) != 0);
+    REQUIRE(fin.hdr.seq == local_iss + 1);
+}
+
+TEST_CASE("SYN-SENT: close -> CLOSED, nothing sent (RFC 9293 3.10.4)", "[tcp][rfc9293]") {
+    TcpFixture t;
+    auto e = t.env();
+    REQUIRE(tcp::open_active(t.tcb, local_iss, e));
+    (void)t.expect_tx();
+    tcp::shutdown_write(t.tcb, e);
+    REQUIRE(t.tcb.state == TcpState::closed);
+    t.expect_no_tx();
+}
+
 TEST_CASE("FIN-WAIT-1: peer FIN before the ACK of ours -> CLOSING -> TIME-WAIT (simultaneous close)",
           "[tcp][rfc9293]") {
     TcpFixture t;
