@@ -1,7 +1,9 @@
 #include <synack/engine/engine.hpp>
 
 #include <synack/tcp/tcp.hpp>
+#include <synack/wire/arp.hpp>
 #include <synack/wire/ethernet.hpp>
+#include <synack/wire/icmp.hpp>
 #include <synack/wire/ipv4.hpp>
 
 #include <boost/intrusive/parent_from_member.hpp>
@@ -42,6 +44,8 @@ const char* to_string(FrameDrop d) noexcept {
     case FrameDrop::syn_backlog_full: return "syn_backlog_full";
     case FrameDrop::accept_queue_full: return "accept_queue_full";
     case FrameDrop::multi_segment: return "multi_segment";
+    case FrameDrop::no_route: return "no_route";
+    case FrameDrop::arp_conflict: return "arp_conflict";
     }
     return "unknown";
 }
@@ -49,6 +53,7 @@ const char* to_string(FrameDrop d) noexcept {
 Engine::Engine(const EngineConfig& config, rte_mempool* pool, time::Instant now)
     : config_(config), pool_(pool), now_(now), wheel_(now), ooo_pool_(config.reassembly_segments),
       conn_pool_(config.max_connections), conns_(config.max_connections, config.secret),
+      neighbors_(config.neighbors, config.secret, wheel_), icmp_window_start_(now),
       time_wait_pool_(config.time_wait_records), time_wait_(config.time_wait_records, config.secret),
       slots_(config.max_connections, nullptr), generation_(config.max_connections, 0),
       out_(config.tx_queue), tcp_events_(config.event_queue), events_(config.event_queue),
@@ -100,6 +105,13 @@ void Engine::poll(time::Instant now) noexcept {
     now_ = now;
     auto e = env(now);
     wheel_.expire(now, [&](time::TimerNode& node) noexcept {
+        if (node.kind() == net::neighbor_timer_kind) {
+            if (auto ip = neighbors_.timer_fired(node, now)) {
+                send_arp(static_cast<std::uint16_t>(wire::ArpOp::request), wire::MacAddr{}, *ip,
+                         wire::MacAddr::broadcast());
+            }
+            return;
+        }
         if (node.kind() == time_wait_record_timer) {
             using boost::intrusive::get_parent_from_member;
             free_time_wait(*get_parent_from_member(&node, &TimeWaitRecord::timer)); // 2 MSL are over
@@ -138,6 +150,10 @@ void Engine::handle_frame(rte_mbuf* raw, time::Instant now) noexcept {
         drop(FrameDrop::malformed);
         return;
     }
+    if (eth->ethertype == wire::ethertype::arp) {
+        handle_arp(eth->payload, now);
+        return;
+    }
     if (eth->ethertype != wire::ethertype::ipv4) {
         drop(FrameDrop::not_ipv4);
         return;
@@ -156,8 +172,17 @@ void Engine::handle_frame(rte_mbuf* raw, time::Instant now) noexcept {
         drop(FrameDrop::fragment);
         return;
     }
+    if (ip->protocol() == wire::ip_proto::icmp) {
+        handle_icmp(*ip, now);
+        return;
+    }
     if (ip->protocol() != wire::ip_proto::tcp) {
         drop(FrameDrop::not_tcp);
+        // RFC 1122 section 3.2.2.1: port unreachable where the protocol (UDP)
+        // has no way of its own to say so, protocol unreachable otherwise.
+        send_unreachable(*ip, ip->protocol() == wire::ip_proto::udp ? wire::icmp_unreach_code::port
+                                                                     : wire::icmp_unreach_code::protocol,
+                         now);
         return;
     }
     auto seg = wire::parse_tcp(ip->payload(), wire::rx_l4_check(m.get(), ip->pseudo_sum()));
@@ -314,23 +339,164 @@ void Engine::flush(time::Instant now) noexcept {
 void Engine::wrap_and_queue() noexcept {
     while (!out_.empty()) {
         tcp::OutSegment seg = out_.pop();
-        rte_mbuf* m = seg.packet.get();
-        wire::Ipv4Repr ip;
-        ip.src = config_.ipv4;
-        ip.dst = v4_of(seg.tuple.remote_addr);
-        ip.protocol = wire::ip_proto::tcp;
-        ip.id = ip_id_++;
-        const wire::EthernetRepr eth{config_.next_hop_mac, config_.mac, wire::ethertype::ipv4};
-        if (!wire::prepend_ipv4(m, ip) || !wire::prepend_ethernet(m, eth)) {
-            counters_.tcp.drops.add(tcp::DropReason::no_mbuf);
-            continue;
+        send_ipv4(std::move(seg.packet), v4_of(seg.tuple.remote_addr), wire::ip_proto::tcp);
+    }
+}
+
+void Engine::send_ipv4(wire::MbufPtr packet, wire::Ipv4Addr dst, std::uint8_t protocol) noexcept {
+    wire::Ipv4Repr ip;
+    ip.src = config_.ipv4;
+    ip.dst = dst;
+    ip.protocol = protocol;
+    ip.id = ip_id_++;
+    if (!wire::prepend_ipv4(packet.get(), ip)) {
+        counters_.tcp.drops.add(tcp::DropReason::no_mbuf);
+        return;
+    }
+    if (config_.next_hop_mac) {
+        transmit(std::move(packet), *config_.next_hop_mac);
+        return;
+    }
+    const std::uint32_t mask = config_.prefix_len == 0 ? 0 : ~std::uint32_t{0} << (32 - config_.prefix_len);
+    wire::Ipv4Addr hop = dst;
+    if ((dst.value & mask) != (config_.ipv4.value & mask)) {
+        if (!config_.gateway) {
+            drop(FrameDrop::no_route);
+            return;
         }
+        hop = *config_.gateway;
+    }
+    const net::NeighborCache::Route route = neighbors_.resolve(hop, packet, now_);
+    if (route.mac) {
+        transmit(std::move(packet), *route.mac);
+    }
+    if (route.ask) {
+        send_arp(static_cast<std::uint16_t>(wire::ArpOp::request), wire::MacAddr{}, hop, wire::MacAddr::broadcast());
+    }
+}
+
+void Engine::transmit(wire::MbufPtr packet, wire::MacAddr dst) noexcept {
+    rte_mbuf* m = packet.get();
+    if (!wire::prepend_ethernet(m, wire::EthernetRepr{dst, config_.mac, wire::ethertype::ipv4})) {
+        counters_.tcp.drops.add(tcp::DropReason::no_mbuf);
+        return;
+    }
+    const std::uint8_t protocol = rte_pktmbuf_mtod_offset(m, const std::uint8_t*, m->l2_len)[9];
+    if (protocol == wire::ip_proto::tcp) {
         wire::finalize_checksums(m, config_.tx_checksum);
-        if (!tx_.push(m)) {
-            ++counters_.tx_queue_full;
-            continue; // seg.packet frees it
-        }
-        (void)seg.packet.release();
+    } else {
+        wire::finalize_ipv4_checksum(m, config_.tx_checksum);
+    }
+    if (!tx_.push(m)) {
+        ++counters_.tx_queue_full;
+        return; // packet frees it
+    }
+    (void)packet.release();
+}
+
+void Engine::send_arp(std::uint16_t op, wire::MacAddr target_mac, wire::Ipv4Addr target_ip,
+                      wire::MacAddr to) noexcept {
+    wire::MbufPtr m(rte_pktmbuf_alloc(pool_));
+    char* room = m ? rte_pktmbuf_append(m.get(), wire::arp_len) : nullptr;
+    if (room == nullptr) {
+        counters_.tcp.drops.add(tcp::DropReason::no_mbuf);
+        return;
+    }
+    const wire::ArpRepr arp{op, config_.mac, config_.ipv4, target_mac, target_ip};
+    arp.emit({reinterpret_cast<std::uint8_t*>(room), wire::arp_len});
+    if (!wire::prepend_ethernet(m.get(), wire::EthernetRepr{to, config_.mac, wire::ethertype::arp}) ||
+        !tx_.push(m.get())) {
+        ++counters_.tx_queue_full;
+        return;
+    }
+    (void)m.release();
+    ++(op == static_cast<std::uint16_t>(wire::ArpOp::request) ? counters_.arp_requests_sent
+                                                             : counters_.arp_replies_sent);
+}
+
+void Engine::announce() noexcept {
+    // RFC 5227 section 2.3: sender and target IP both ours, to everyone.
+    send_arp(static_cast<std::uint16_t>(wire::ArpOp::request), wire::MacAddr{}, config_.ipv4,
+             wire::MacAddr::broadcast());
+}
+
+void Engine::handle_arp(wire::Bytes payload, time::Instant now) noexcept {
+    auto arp = wire::parse_arp(payload);
+    if (!arp) {
+        ++counters_.wire_errors[static_cast<std::size_t>(arp.error())];
+        drop(FrameDrop::malformed);
+        return;
+    }
+    if (arp->sender_ip == config_.ipv4) {
+        drop(FrameDrop::arp_conflict); // someone else claims our address
+        return;
+    }
+    // RFC 826, "Packet Reception": merge the sender into an entry we have,
+    // make one when the packet is for us, answer a request for us.
+    const bool for_us = arp->target_ip == config_.ipv4;
+    if (arp->sender_ip.value != 0 && !arp->sender_mac.is_multicast()) {
+        neighbors_.learn(arp->sender_ip, arp->sender_mac, for_us, now,
+                         [this](rte_mbuf* m, wire::MacAddr mac) noexcept { transmit(wire::MbufPtr(m), mac); });
+    }
+    if (for_us && arp->is_request()) {
+        send_arp(static_cast<std::uint16_t>(wire::ArpOp::reply), arp->sender_mac, arp->sender_ip, arp->sender_mac);
+    }
+}
+
+void Engine::handle_icmp(const wire::Ipv4Packet& ip, time::Instant) noexcept {
+    auto icmp = wire::parse_icmpv4(ip.payload(), wire::ChecksumCheck::verify());
+    if (!icmp) {
+        ++counters_.wire_errors[static_cast<std::size_t>(icmp.error())];
+        drop(FrameDrop::malformed);
+        return;
+    }
+    if (icmp->type() != wire::icmp_type::echo_request || icmp->code() != 0) {
+        drop(FrameDrop::not_tcp); // errors about our segments: not acted upon yet
+        return;
+    }
+    // RFC 792 / RFC 1122 section 3.2.2.6: the reply carries the request's
+    // identifier, sequence number and data.
+    if (send_icmp(wire::Icmpv4Repr::echo_reply_to(*icmp), ip.src())) {
+        ++counters_.icmp_echo_replies;
+    }
+}
+
+bool Engine::send_icmp(const wire::Icmpv4Repr& message, wire::Ipv4Addr dst) noexcept {
+    wire::MbufPtr m(rte_pktmbuf_alloc(pool_));
+    char* room = m ? rte_pktmbuf_append(m.get(), static_cast<std::uint16_t>(message.len())) : nullptr;
+    if (room == nullptr) {
+        counters_.tcp.drops.add(tcp::DropReason::no_mbuf);
+        return false;
+    }
+    message.emit({reinterpret_cast<std::uint8_t*>(room), message.len()});
+    send_ipv4(std::move(m), dst, wire::ip_proto::icmp);
+    return true;
+}
+
+void Engine::send_unreachable(const wire::Ipv4Packet& ip, std::uint8_t code, time::Instant now) noexcept {
+    // RFC 1122 section 3.2.2: never about a datagram sent to a broadcast or
+    // multicast address (ours only get here), nor from an address that is
+    // not one host's; never about a non-first fragment (dropped before).
+    const std::uint8_t first = static_cast<std::uint8_t>(ip.src().value >> 24);
+    if (ip.src().value == 0 || ip.src().value == 0xffffffff || first >= 224 || first == 127) {
+        return;
+    }
+    if (now - icmp_window_start_ >= time::Duration::from_s(1)) {
+        icmp_window_start_ = now;
+        icmp_errors_in_window_ = 0;
+    }
+    if (icmp_errors_in_window_ >= config_.icmp_errors_per_second) {
+        ++counters_.icmp_errors_limited;
+        return;
+    }
+    ++icmp_errors_in_window_;
+    // The offending datagram's header and as much of its data as keeps the
+    // error within 576 bytes (RFC 1812 section 4.3.2.3; Linux does the same).
+    const wire::Bytes original = ip.datagram();
+    const std::size_t quoted = std::min<std::size_t>(original.size(), 576 - 20 - wire::icmp_header_len);
+    const wire::Icmpv4Repr error{wire::icmp_type::dest_unreachable, code, 0, original.first(quoted)};
+    if (send_icmp(error, ip.src())) {
+        ++counters_.icmp_errors_sent;
     }
 }
 
@@ -573,6 +739,7 @@ const EngineCounters& Engine::counters() noexcept {
         }
     }
     counters_.connections_by_state[static_cast<std::size_t>(tcp::TcpState::time_wait)] += time_wait_.size();
+    counters_.neighbors = neighbors_.counters();
     return counters_;
 }
 

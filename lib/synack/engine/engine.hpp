@@ -7,13 +7,15 @@
 //   poll(now)             expire timers, flush pending ACKs and data
 //   drain(out, max)       hand over the frames to transmit
 //
-// Frames are Ethernet/IPv4 for now; the next hop's MAC is configured until
-// the ARP resolver of the runtime issue lands. Nothing here takes a lock,
-// allocates after construction, or reads a clock: `now` comes in.
+// Frames are Ethernet/IPv4: ARP resolves next hops (net/neighbor.hpp) and is
+// answered, ICMP echo is answered, and UDP or unknown protocols draw an ICMP
+// error. Nothing here takes a lock, allocates after construction, or reads a
+// clock: `now` comes in.
 
 #include <synack/base/object_pool.hpp>
 #include <synack/base/result.hpp>
 #include <synack/engine/flow_table.hpp>
+#include <synack/net/neighbor.hpp>
 #include <synack/tcp/env.hpp>
 #include <synack/tcp/isn.hpp>
 #include <synack/tcp/tcb.hpp>
@@ -21,6 +23,8 @@
 #include <synack/time/timer_wheel.hpp>
 #include <synack/wire/build.hpp>
 #include <synack/wire/error.hpp>
+#include <synack/wire/icmp.hpp>
+#include <synack/wire/ipv4.hpp>
 
 #include <rte_mbuf.h>
 
@@ -35,8 +39,17 @@ struct EngineConfig {
     tcp::TcpConfig tcp;
     wire::MacAddr mac;
     wire::Ipv4Addr ipv4;
-    /// Where every frame goes until ARP resolution exists (the runtime issue).
-    wire::MacAddr next_hop_mac;
+    /// Addresses within ipv4/prefix_len are on the link and reached directly;
+    /// others through the gateway (dropped as no_route without one).
+    std::uint8_t prefix_len = 24;
+    std::optional<wire::Ipv4Addr> gateway;
+    /// Every frame goes to this MAC, with no ARP, when set: for a host that
+    /// embeds the engine and knows its next hop.
+    std::optional<wire::MacAddr> next_hop_mac;
+    net::NeighborConfig neighbors;
+    /// ICMP errors sent per second at most (RFC 1812 section 4.3.2.8 asks
+    /// for a limit; Linux's icmp_msgs_per_sec is 1000).
+    std::uint32_t icmp_errors_per_second = 1000;
     std::uint32_t max_connections = 16384;
     std::uint16_t max_listeners = 64;
     /// Per listener: connections in SYN-RECEIVED, and established ones not yet accepted.
@@ -77,16 +90,19 @@ enum class ConnError : std::uint8_t { stale_id, not_connected, write_closed, no_
 /// Why the engine (rather than TCP) dropped a frame. Each has a counter.
 enum class FrameDrop : std::uint8_t {
     malformed,        // a wire parser refused it (see wire_errors)
-    not_ipv4,         // ARP, IPv6: handled by later rooms
+    not_ipv4,         // IPv6 and other ethertypes
     not_for_us,       // another destination address
     fragment,         // IP fragments are not reassembled
-    not_tcp,          // ICMP, UDP: handled by later rooms
+    not_tcp,          // ICMP other than an echo request, UDP, other protocols
+                      // (answered with an ICMP error where RFC 1122 asks)
     no_connection_slot, // SYN while the connection pool is full
     syn_backlog_full, // SYN while the listener's SYN-RECEIVED limit is reached
     accept_queue_full,// established while the accept queue is full: reset
     multi_segment,    // a chained frame too large to gather into one mbuf
+    no_route,         // to send: off-link destination and no gateway
+    arp_conflict,     // ARP from someone claiming our address (RFC 5227)
 };
-inline constexpr std::size_t frame_drop_count = 9;
+inline constexpr std::size_t frame_drop_count = 11;
 
 struct EngineCounters {
     std::uint64_t frames_in = 0;
@@ -98,6 +114,12 @@ struct EngineCounters {
     std::uint64_t connections_closed = 0;
     std::uint64_t tx_queue_full = 0;
     std::uint64_t events_lost = 0;
+    std::uint64_t arp_requests_sent = 0;
+    std::uint64_t arp_replies_sent = 0;
+    std::uint64_t icmp_echo_replies = 0;
+    std::uint64_t icmp_errors_sent = 0;
+    std::uint64_t icmp_errors_limited = 0; // not sent: EngineConfig::icmp_errors_per_second
+    net::NeighborCounters neighbors;
     std::uint64_t time_wait_compacted = 0; // connections shrunk to a record
     std::uint64_t time_wait_full = 0;      // not shrunk: no record free
     tcp::TcpCounters tcp;
@@ -148,6 +170,9 @@ public:
     /// Moves up to max frames to transmit into out; the caller owns them.
     /// Returns how many.
     std::uint16_t drain(rte_mbuf** out, std::uint16_t max) noexcept;
+    /// Announces our address with a gratuitous ARP (RFC 5227 section 2.3),
+    /// as a host does when its interface comes up.
+    void announce() noexcept;
     /// The earliest time poll() has work (a timer), if any: a run loop may sleep until then.
     std::optional<time::Instant> next_wakeup() const noexcept { return wheel_.next_deadline(); }
 
@@ -229,6 +254,19 @@ private:
     void mark_dirty(Conn& c) noexcept;
     void flush(time::Instant now) noexcept;
     void wrap_and_queue() noexcept;
+    void handle_arp(wire::Bytes payload, time::Instant now) noexcept;
+    void handle_icmp(const wire::Ipv4Packet& ip, time::Instant now) noexcept;
+    /// An ICMP destination unreachable about the datagram ip (RFC 792),
+    /// unless RFC 1122 section 3.2.2 forbids one or the rate limit is reached.
+    void send_unreachable(const wire::Ipv4Packet& ip, std::uint8_t code, time::Instant now) noexcept;
+    /// Builds and sends an ICMP message; false when no mbuf was free (counted).
+    bool send_icmp(const wire::Icmpv4Repr& message, wire::Ipv4Addr dst) noexcept;
+    /// Sends an L4 packet (its l4 header first) to dst over IPv4: routes,
+    /// resolves the next hop (the neighbour cache may hold it), transmits.
+    void send_ipv4(wire::MbufPtr packet, wire::Ipv4Addr dst, std::uint8_t protocol) noexcept;
+    /// Adds the Ethernet header, finishes checksums and queues for drain().
+    void transmit(wire::MbufPtr packet, wire::MacAddr dst) noexcept;
+    void send_arp(std::uint16_t op, wire::MacAddr target_mac, wire::Ipv4Addr target_ip, wire::MacAddr to) noexcept;
     void collect_events() noexcept;
     void reap(time::Instant now) noexcept;
     void free_conn(Conn& c, time::Instant now) noexcept;
@@ -242,6 +280,9 @@ private:
     tcp::ReassemblyPool ooo_pool_;
     ObjectPool<Conn> conn_pool_;
     FlowTable<Conn> conns_;
+    net::NeighborCache neighbors_;
+    time::Instant icmp_window_start_;
+    std::uint32_t icmp_errors_in_window_ = 0;
     ObjectPool<TimeWaitRecord> time_wait_pool_;
     FlowTable<TimeWaitRecord> time_wait_;
     std::vector<Conn*> slots_;            // index -> connection, or nullptr

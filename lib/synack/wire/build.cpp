@@ -64,6 +64,17 @@ bool prepend_ethernet(rte_mbuf* m, const EthernetRepr& eth) noexcept {
     return true;
 }
 
+void finalize_ipv4_checksum(rte_mbuf* m, TxChecksumCaps caps) noexcept {
+    std::uint8_t* l3 = rte_pktmbuf_mtod_offset(m, std::uint8_t*, m->l2_len);
+    m->ol_flags &= ~tx_checksum_flags;
+    store_be16(l3 + ipv4_checksum_at, 0);
+    if (caps.ipv4) {
+        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    } else {
+        store_be16(l3 + ipv4_checksum_at, checksum({l3, m->l3_len}));
+    }
+}
+
 void finalize_checksums(rte_mbuf* m, TxChecksumCaps caps) noexcept {
     const std::uint32_t l4_at = m->l2_len + m->l3_len;
     SYNACK_ASSERT(l4_at + tcp_min_header_len <= m->data_len);

@@ -50,6 +50,10 @@ struct TxChecksumCaps {
 /// computed here. Either way the bytes on the wire are the same.
 void finalize_checksums(rte_mbuf* m, TxChecksumCaps caps) noexcept;
 
+/// As finalize_checksums for a packet that is not TCP (ICMP, whose checksum
+/// its emitter fills): only the IPv4 header checksum.
+void finalize_ipv4_checksum(rte_mbuf* m, TxChecksumCaps caps) noexcept;
+
 /// How to treat an IPv4 header checksum, from the RX offload flags: trust the
 /// NIC's verdict when it gave one, else verify in software.
 ChecksumCheck rx_ip_check(const rte_mbuf* m) noexcept;

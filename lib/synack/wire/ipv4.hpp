@@ -41,6 +41,8 @@ public:
     /// The options area (empty when IHL is 5); skipped, never interpreted.
     Bytes options() const noexcept { return header_.subspan(ipv4_min_header_len); }
     Bytes payload() const noexcept { return payload_; }
+    /// Header and payload together: the datagram (quoted in ICMP errors).
+    Bytes datagram() const noexcept { return {header_.data(), header_.size() + payload_.size()}; }
 
     /// The pseudo-header partial sum for an upper-layer protocol carried here.
     std::uint16_t pseudo_sum() const noexcept {

@@ -2,6 +2,7 @@
 // (input, poll, drain) and the application calls, end to end.
 
 #include <synack/engine/engine.hpp>
+#include <synack/wire/arp.hpp>
 #include <synack/wire/ethernet.hpp>
 #include <synack/wire/ipv4.hpp>
 #include <synack/wire/tcp.hpp>
@@ -194,6 +195,12 @@ std::vector<std::vector<std::uint8_t>> drain_frames(Engine& e) {
         frames.push_back(synack::test::bytes_of(m.get()));
     }
     return frames;
+}
+
+/// The IPv4 header checksum of a frame is right.
+bool ip_checksum_ok(const std::vector<std::uint8_t>& frame) {
+    auto eth = wire::parse_ethernet(frame);
+    return eth.ok() && wire::parse_ipv4(eth->payload, wire::ChecksumCheck::verify()).ok();
 }
 
 void deliver(Engine& to, const std::vector<std::uint8_t>& frame, time::Instant now) {
@@ -413,10 +420,10 @@ TEST_CASE("engine: malformed and foreign frames are counted and dropped", "[engi
     Pair p;
     rte_mbuf* burst[3];
     burst[0] = synack::test::mbuf_from(std::vector<std::uint8_t>(5, 0xff)).release();
-    std::vector<std::uint8_t> arp(42, 0);
-    arp[12] = 0x08;
-    arp[13] = 0x06;
-    burst[1] = synack::test::mbuf_from(arp).release();
+    std::vector<std::uint8_t> ipv6(60, 0);
+    ipv6[12] = 0x86;
+    ipv6[13] = 0xdd;
+    burst[1] = synack::test::mbuf_from(ipv6).release();
     std::vector<std::uint8_t> bad_ip(60, 0);
     bad_ip[12] = 0x08;
     bad_ip[14] = 0x45; // IPv4, IHL 5, total length 0: malformed
@@ -464,4 +471,181 @@ TEST_CASE("engine: 1 MiB one way arrives intact and in order", "[engine]") {
     p.run(Duration::from_ms(10));
     REQUIRE(p.a.connections() == 0);
     REQUIRE(p.b.connections() == 0); // the RST reached it
+}
+
+// ---------------------------------------------------------------- ARP, ICMP
+
+namespace {
+
+/// The engine in the place of B of the Linux captures (tests/data/linux):
+/// 10.77.0.2, 02:77:00:00:00:02, with ARP to find its neighbours.
+Engine linux_b_engine(time::Instant now) {
+    engine::EngineConfig c;
+    c.ipv4 = wire::Ipv4Addr::from_octets(10, 77, 0, 2);
+    c.mac = wire::MacAddr{{0x02, 0x77, 0, 0, 0, 0x02}};
+    c.max_connections = 16;
+    c.secret = {7, 7};
+    return Engine(c, synack::test::pool(), now);
+}
+
+std::vector<std::vector<std::uint8_t>> answer(Engine& e, const std::vector<std::uint8_t>& frame, time::Instant now) {
+    deliver(e, frame, now);
+    return drain_frames(e);
+}
+
+/// Bytes [from, to) of a frame.
+std::vector<std::uint8_t> part(const std::vector<std::uint8_t>& f, std::size_t from, std::size_t to) {
+    return {f.begin() + static_cast<std::ptrdiff_t>(from), f.begin() + static_cast<std::ptrdiff_t>(std::min(to, f.size()))};
+}
+
+/// As config(), with ARP finding the next hop.
+engine::EngineConfig arp_config(wire::Ipv4Addr ip, wire::MacAddr mac) {
+    engine::EngineConfig c = config(ip, mac, mac);
+    c.next_hop_mac.reset();
+    return c;
+}
+
+} // namespace
+
+TEST_CASE("engine: an ARP request for our address gets the reply Linux sends, byte for byte (RFC 826)",
+          "[engine][rfc826]") {
+    const time::Instant now = time::Instant::from_us(1'000'000);
+    Engine b = linux_b_engine(now);
+    const auto replies = answer(b, synack::test::golden("arp_request"), now);
+    REQUIRE(replies.size() == 1);
+    REQUIRE(replies[0] == synack::test::golden("arp_reply"));
+    REQUIRE(b.counters().arp_replies_sent == 1);
+    // RFC 826 merge: the asker is learnt, so the reply to it needs no request.
+    REQUIRE(b.counters().neighbors.resolved == 1);
+}
+
+TEST_CASE("engine: a ping gets the echo reply Linux sends (RFC 792, RFC 1122 3.2.2.6)", "[engine][rfc792]") {
+    const time::Instant now = time::Instant::from_us(1'000'000);
+    Engine b = linux_b_engine(now);
+    (void)answer(b, synack::test::golden("arp_request"), now); // Linux resolves us first
+    const auto reply = answer(b, synack::test::golden("icmp4_echo_request"), now);
+    REQUIRE(reply.size() == 1);
+    const auto linux_reply = synack::test::golden("icmp4_echo_reply");
+    REQUIRE(reply[0].size() == linux_reply.size());
+    REQUIRE(part(reply[0], 0, 14) == part(linux_reply, 0, 14));  // Ethernet
+    REQUIRE(part(reply[0], 26, 34) == part(linux_reply, 26, 34)); // addresses
+    REQUIRE(part(reply[0], 34, linux_reply.size()) == part(linux_reply, 34, linux_reply.size())); // all of ICMP
+    REQUIRE(ip_checksum_ok(reply[0]));
+    REQUIRE(b.counters().icmp_echo_replies == 1);
+}
+
+TEST_CASE("engine: UDP to us draws a port unreachable quoting the datagram as Linux does (RFC 1122 3.2.2.1)",
+          "[engine][rfc1122]") {
+    const time::Instant now = time::Instant::from_us(1'000'000);
+    Engine b = linux_b_engine(now);
+    (void)answer(b, synack::test::golden("arp_request"), now);
+    const auto error = answer(b, synack::test::golden("udp4_closed_port"), now);
+    REQUIRE(error.size() == 1);
+    const auto linux_error = synack::test::golden("icmp4_port_unreachable");
+    REQUIRE(error[0].size() == linux_error.size());
+    REQUIRE(part(error[0], 34, linux_error.size()) == part(linux_error, 34, linux_error.size()));
+    REQUIRE(b.counters().icmp_errors_sent == 1);
+    REQUIRE(b.counters().dropped(engine::FrameDrop::not_tcp) == 1);
+}
+
+TEST_CASE("engine: ICMP errors are rate-limited (RFC 1812 4.3.2.8)", "[engine][rfc1812]") {
+    const time::Instant now = time::Instant::from_us(1'000'000);
+    engine::EngineConfig c;
+    c.ipv4 = wire::Ipv4Addr::from_octets(10, 77, 0, 2);
+    c.mac = wire::MacAddr{{0x02, 0x77, 0, 0, 0, 0x02}};
+    c.next_hop_mac = wire::MacAddr{{0x02, 0x77, 0, 0, 0, 0x01}};
+    c.max_connections = 16;
+    c.icmp_errors_per_second = 3;
+    Engine b(c, synack::test::pool(), now);
+    for (int i = 0; i < 5; ++i) {
+        (void)answer(b, synack::test::golden("udp4_closed_port"), now);
+    }
+    REQUIRE(b.counters().icmp_errors_sent == 3);
+    REQUIRE(b.counters().icmp_errors_limited == 2);
+    (void)answer(b, synack::test::golden("udp4_closed_port"), now + Duration::from_s(1));
+    REQUIRE(b.counters().icmp_errors_sent == 4);
+}
+
+TEST_CASE("engine: two engines with no next hop configured find each other by ARP and connect",
+          "[engine][rfc826]") {
+    time::Instant now = time::Instant::from_us(5'000'000);
+    Engine a(arp_config(ip_a, mac_a), synack::test::pool(), now);
+    Engine b(arp_config(ip_b, mac_b), synack::test::pool(), now);
+    REQUIRE(a.listen(7).ok());
+    auto client = b.connect(ip_a, 7, now);
+    REQUIRE(client.ok());
+    // The SYN waits; an ARP request goes out first.
+    auto frames = drain_frames(b);
+    REQUIRE(frames.size() == 1);
+    REQUIRE(frames[0][12] == 0x08);
+    REQUIRE(frames[0][13] == 0x06);
+    for (int round = 0; round < 10 && !frames.empty(); ++round) {
+        for (const auto& f : frames) {
+            deliver(a, f, now);
+        }
+        frames = drain_frames(a);
+        for (const auto& f : frames) {
+            deliver(b, f, now);
+        }
+        frames = drain_frames(b);
+    }
+    REQUIRE(b.state(*client) == tcp::TcpState::established);
+    REQUIRE(a.accept(7).has_value());
+    REQUIRE(b.counters().arp_requests_sent == 1);
+    REQUIRE(a.counters().arp_requests_sent == 0); // A learnt B from B's request
+}
+
+TEST_CASE("engine: a neighbour that never answers: its packets are dropped after the retries, counted",
+          "[engine][rfc1122]") {
+    engine::EngineConfig c = arp_config(ip_b, mac_b);
+    time::Instant now = time::Instant::from_us(5'000'000);
+    Engine b(c, synack::test::pool(), now);
+    auto client = b.connect(ip_a, 7, now);
+    REQUIRE(client.ok());
+    for (int i = 0; i < 5; ++i) {
+        (void)drain_frames(b);
+        now += Duration::from_s(1);
+        b.poll(now);
+    }
+    // Three requests, then given up; the SYN's retransmission starts over.
+    REQUIRE(b.counters().arp_requests_sent >= 3);
+    REQUIRE(b.counters().neighbors.unreachable >= 1);
+    REQUIRE(b.counters().neighbors.pending_dropped >= 1);
+    b.abort(*client);
+    (void)drain_frames(b);
+}
+
+TEST_CASE("engine: off-link destinations go through the gateway; with none they are dropped as no_route",
+          "[engine]") {
+    engine::EngineConfig c = arp_config(ip_b, mac_b);
+    time::Instant now = time::Instant::from_us(5'000'000);
+    {
+        Engine b(c, synack::test::pool(), now);
+        auto far = b.connect(wire::Ipv4Addr::from_octets(192, 0, 2, 1), 7, now);
+        REQUIRE(far.ok());
+        REQUIRE(b.counters().dropped(engine::FrameDrop::no_route) == 1);
+        b.abort(*far);
+    }
+    c.gateway = wire::Ipv4Addr::from_octets(10, 9, 0, 254);
+    Engine b(c, synack::test::pool(), now);
+    auto far = b.connect(wire::Ipv4Addr::from_octets(192, 0, 2, 1), 7, now);
+    const auto frames = drain_frames(b);
+    REQUIRE(frames.size() == 1);
+    auto arp = wire::parse_arp(wire::Bytes(frames[0]).subspan(14));
+    REQUIRE(arp.ok());
+    REQUIRE(arp->target_ip == *c.gateway);
+    b.abort(*far);
+}
+
+TEST_CASE("engine: announce() sends a gratuitous ARP for our address (RFC 5227 2.3)", "[engine][rfc5227]") {
+    Pair p;
+    p.a.announce();
+    const auto frames = drain_frames(p.a);
+    REQUIRE(frames.size() == 1);
+    auto arp = wire::parse_arp(wire::Bytes(frames[0]).subspan(14));
+    REQUIRE(arp.ok());
+    REQUIRE(arp->sender_ip == ip_a);
+    REQUIRE(arp->target_ip == ip_a);
+    REQUIRE(std::vector<std::uint8_t>(frames[0].begin(), frames[0].begin() + 6) ==
+            std::vector<std::uint8_t>(6, 0xff));
 }
