@@ -254,8 +254,11 @@ public:
     }
     void start(App& app, World&) override {
         const unsigned gone = reason_bit(tcp::CloseReason::timed_out);
-        app.listen(true, server_port, [this, gone](std::uint16_t) {
-            return forever_ ? Policy{.shutdown = Shutdown::never, .expect_reasons = gone}
+        // B's few retries may run out under heavy loss before the hole
+        // opens; then A's next keepalive probe draws B's RST.
+        const unsigned a_gone = gone | reason_bit(tcp::CloseReason::reset);
+        app.listen(true, server_port, [this, a_gone](std::uint16_t) {
+            return forever_ ? Policy{.shutdown = Shutdown::never, .expect_reasons = a_gone}
                             : Policy{.shutdown = Shutdown::after_peer_fin};
         });
         app.connect(false, server_port,
