@@ -1,0 +1,171 @@
+// synack-bench [EAL args] -- server --ip a.b.c.d/n [--mode echo|sink|source]
+//              [--listen PORT...] [--duration S] ...
+// The server side of the benchmark harness: one port, one core, the engine
+// run as DESIGN.md's run loop. One summary line a second; a JSON summary
+// on exit. SIGINT or SIGTERM closes the connections, stops the port, and
+// checks that every mbuf came back.
+
+#include "options.hpp"
+#include "server.hpp"
+
+#include <synack/engine/engine.hpp>
+#include <synack/runtime/port.hpp>
+#include <synack/runtime/run_loop.hpp>
+#include <synack/synack.hpp>
+#include <synack/time/clock.hpp>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_random.h>
+
+#include <fmt/core.h>
+
+#include <csignal>
+#include <cstdlib>
+
+using namespace synack;
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void on_signal(int) { g_stop = 1; }
+
+std::string ip_text(wire::Ipv4Addr a) {
+    return fmt::format("{}.{}.{}.{}", a.value >> 24, (a.value >> 16) & 0xff, (a.value >> 8) & 0xff, a.value & 0xff);
+}
+
+std::string mac_text(wire::MacAddr m) {
+    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m.bytes[0], m.bytes[1], m.bytes[2], m.bytes[3],
+                       m.bytes[4], m.bytes[5]);
+}
+
+std::uint64_t frame_drops(const engine::EngineCounters& c) {
+    std::uint64_t n = 0;
+    for (const std::uint64_t d : c.frame_drops) {
+        n += d;
+    }
+    return n;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const int eal_args = rte_eal_init(argc, argv);
+    if (eal_args < 0) {
+        fmt::print(stderr, "synack-bench: EAL initialisation failed: {}\n", rte_strerror(rte_errno));
+        return 2;
+    }
+    // What EAL did not take: "--" was consumed with its arguments.
+    auto parsed = bench::parse_options(argc - eal_args, argv + eal_args);
+    if (auto* e = std::get_if<bench::ParseError>(&parsed)) {
+        fmt::print(e->help ? stdout : stderr, "{}\n", e->message);
+        rte_eal_cleanup();
+        return e->help ? 0 : 2;
+    }
+    const bench::Options& o = std::get<bench::Options>(parsed);
+
+    runtime::PortConfig pc;
+    pc.port_id = o.port_id;
+    pc.mbufs = o.mbufs;
+    auto port = runtime::Port::open(pc);
+    if (!port) {
+        fmt::print(stderr, "synack-bench: {}\n", runtime::to_string(o.port_id, port.error()));
+        rte_eal_cleanup();
+        return 1;
+    }
+    int status = EXIT_SUCCESS;
+    {
+        time::TscClock clock;
+        engine::EngineConfig ec;
+        ec.ipv4 = o.ip;
+        ec.prefix_len = o.prefix_len;
+        ec.gateway = o.gateway;
+        ec.mac = port->mac();
+        ec.tx_checksum = port->tx_checksum();
+        ec.max_connections = o.max_connections;
+        ec.secret = SipKey{rte_rand(), rte_rand()};
+        engine::Engine eng(ec, port->pool(), clock.now());
+        for (const std::uint16_t p : o.listen) {
+            if (!eng.listen(p).ok()) {
+                fmt::print(stderr, "synack-bench: option --listen: port {} given twice\n", p);
+                return 2;
+            }
+        }
+        bench::Server server(eng, o);
+        runtime::RunLoop loop(*port, eng, clock);
+        std::signal(SIGINT, on_signal);
+        std::signal(SIGTERM, on_signal);
+
+        fmt::print("synack-bench {}: {} server on port {} ({}), {}/{} at {}, listening on", synack::version(),
+                   bench::to_string(o.mode), o.port_id, port->driver(), ip_text(o.ip), o.prefix_len,
+                   mac_text(port->mac()));
+        for (const std::uint16_t p : o.listen) {
+            fmt::print(" {}", p);
+        }
+        fmt::print("\n");
+        std::fflush(stdout);
+        eng.announce();
+
+        const time::Instant start = clock.now();
+        time::Instant next_line = start + time::Duration::from_s(1);
+        bench::ServerStats last;
+        while (g_stop == 0) {
+            loop.once();
+            server.step();
+            const time::Instant now = clock.now();
+            if (o.duration_s > 0 && now - start >= time::Duration::from_s(static_cast<std::int64_t>(o.duration_s))) {
+                break;
+            }
+            if (now >= next_line) {
+                const auto& s = server.stats();
+                const auto& c = eng.counters();
+                fmt::print("{:6.1f}s conns {} (+{} -{}) in {:.1f} MB/s out {:.1f} MB/s retransmits {} drops {}\n",
+                           static_cast<double>((now - start).us()) / 1e6, eng.connections(),
+                           s.accepted - last.accepted, s.closed - last.closed,
+                           static_cast<double>(s.bytes_in - last.bytes_in) / 1e6,
+                           static_cast<double>(s.bytes_out - last.bytes_out) / 1e6, c.tcp.retransmits,
+                           frame_drops(c) + port->counters().tx_dropped);
+                std::fflush(stdout);
+                last = s;
+                next_line += time::Duration::from_s(1);
+            }
+        }
+        // Close: FINs go out; give them two seconds, then reset the rest.
+        server.close_all();
+        const time::Instant grace = clock.now() + time::Duration::from_s(2);
+        while (eng.connections() != 0 && clock.now() < grace) {
+            loop.once();
+            server.step();
+        }
+        server.abort_all();
+        loop.once();
+        const time::Instant end = clock.now();
+        port->stop();
+
+        const auto& s = server.stats();
+        const auto& c = eng.counters();
+        std::string drops;
+        for (std::size_t i = 0; i < engine::frame_drop_count; ++i) {
+            drops += fmt::format("{}\"{}\": {}", i == 0 ? "" : ", ", engine::to_string(static_cast<engine::FrameDrop>(i)),
+                                 c.frame_drops[i]);
+        }
+        fmt::print("{{\"mode\": \"{}\", \"seconds\": {:.3f}, \"accepted\": {}, \"bytes_in\": {}, \"bytes_out\": {}, "
+                   "\"segments_in\": {}, \"segments_out\": {}, \"retransmits\": {}, \"arp_replies\": {}, "
+                   "\"icmp_echo_replies\": {}, \"frame_drops\": {{{}}}, \"port\": {{\"rx\": {}, \"tx\": {}, "
+                   "\"tx_dropped\": {}}}}}\n",
+                   bench::to_string(o.mode), static_cast<double>((end - start).us()) / 1e6, s.accepted, s.bytes_in,
+                   s.bytes_out, c.tcp.segments_in, c.tcp.segments_out, c.tcp.retransmits, c.arp_replies_sent,
+                   c.icmp_echo_replies, drops, port->counters().rx_packets, port->counters().tx_packets,
+                   port->counters().tx_dropped);
+    }
+    // The engine is gone: every mbuf it held must be back in the pool.
+    const unsigned in_use = rte_mempool_in_use_count(port->pool());
+    if (in_use != 0) {
+        fmt::print(stderr, "synack-bench: {} mbufs still in use at exit\n", in_use);
+        status = EXIT_FAILURE;
+    }
+    { auto closing = std::move(*port); }
+    rte_eal_cleanup();
+    return status;
+}

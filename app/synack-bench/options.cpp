@@ -1,0 +1,191 @@
+#include "options.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <fmt/core.h>
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+namespace synack::bench {
+
+namespace po = boost::program_options;
+
+const char* to_string(Mode m) noexcept {
+    switch (m) {
+    case Mode::echo: return "echo";
+    case Mode::sink: return "sink";
+    case Mode::source: return "source";
+    }
+    return "?";
+}
+
+namespace {
+
+std::optional<std::uint32_t> number(std::string_view s, std::uint32_t max) {
+    std::uint32_t v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size() || s.empty() || v > max) {
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::optional<wire::Ipv4Addr> ipv4(std::string_view s) {
+    std::uint32_t value = 0;
+    for (int i = 0; i < 4; ++i) {
+        const std::size_t dot = i < 3 ? s.find('.') : s.size();
+        if (dot == std::string_view::npos) {
+            return std::nullopt;
+        }
+        const auto octet = number(s.substr(0, dot), 255);
+        if (!octet) {
+            return std::nullopt;
+        }
+        value = value << 8 | *octet;
+        s = i < 3 ? s.substr(dot + 1) : s.substr(dot);
+    }
+    return s.empty() ? std::optional(wire::Ipv4Addr{value}) : std::nullopt;
+}
+
+ParseError bad(const std::string& option, const std::string& value, const std::string& why) {
+    return {fmt::format("synack-bench: option --{}: '{}' {}", option, value, why)};
+}
+
+} // namespace
+
+std::variant<Options, ParseError> parse_options(int argc, char** argv) {
+    po::options_description named("synack-bench [EAL args] -- server [options]\n\nOptions (also as name = value lines in --config)");
+    named.add_options()
+        ("help,h", "this text")
+        ("config", po::value<std::string>(), "read options from this file too (the command line wins)")
+        ("mode", po::value<std::string>()->default_value("echo"), "echo, sink or source")
+        ("ip", po::value<std::string>(), "our address and on-link prefix, a.b.c.d/n (required)")
+        ("gateway", po::value<std::string>(), "next hop for addresses off the link")
+        ("listen", po::value<std::vector<std::string>>()->multitoken(), "TCP ports to serve (default 5001)")
+        ("port-id", po::value<std::string>()->default_value("0"), "the ethdev port")
+        ("bytes", po::value<std::string>(), "source mode: bytes to send per connection (default 1 GiB)")
+        ("duration", po::value<std::string>(), "seconds to run (default: until SIGINT or SIGTERM)")
+        ("mbufs", po::value<std::string>(), "mbufs in the port's pool (default 65535)")
+        ("max-connections", po::value<std::string>(), "connections at once (default 16384)");
+    po::options_description hidden;
+    hidden.add_options()("role", po::value<std::string>(), "server");
+    po::options_description all;
+    all.add(named).add(hidden);
+    po::positional_options_description positional;
+    positional.add("role", 1);
+
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
+        if (vm.count("config") != 0) {
+            const std::string path = vm["config"].as<std::string>();
+            std::ifstream file(path);
+            if (!file) {
+                return bad("config", path, "cannot be read");
+            }
+            po::store(po::parse_config_file(file, named), vm);
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        return ParseError{fmt::format("synack-bench: {}", e.what())};
+    }
+    if (vm.count("help") != 0) {
+        std::ostringstream text;
+        text << named;
+        return ParseError{text.str(), true};
+    }
+
+    Options o;
+    const std::string role = vm.count("role") != 0 ? vm["role"].as<std::string>() : "";
+    if (role != "server") {
+        return ParseError{fmt::format("synack-bench: the role must be 'server' (got '{}'); see --help", role)};
+    }
+    const std::string mode = vm["mode"].as<std::string>();
+    if (mode == "echo") {
+        o.mode = Mode::echo;
+    } else if (mode == "sink") {
+        o.mode = Mode::sink;
+    } else if (mode == "source") {
+        o.mode = Mode::source;
+    } else {
+        return bad("mode", mode, "is not one of echo, sink, source");
+    }
+    if (vm.count("ip") == 0) {
+        return ParseError{"synack-bench: option --ip is required (a.b.c.d/n)"};
+    }
+    {
+        const std::string s = vm["ip"].as<std::string>();
+        const std::size_t slash = s.find('/');
+        const auto addr = ipv4(std::string_view(s).substr(0, slash));
+        const auto prefix = slash == std::string::npos ? std::optional<std::uint32_t>(24)
+                                                       : number(std::string_view(s).substr(slash + 1), 32);
+        if (!addr || !prefix) {
+            return bad("ip", s, "is not an IPv4 address with a prefix length (a.b.c.d/n, n at most 32)");
+        }
+        o.ip = *addr;
+        o.prefix_len = static_cast<std::uint8_t>(*prefix);
+    }
+    if (vm.count("gateway") != 0) {
+        const std::string s = vm["gateway"].as<std::string>();
+        o.gateway = ipv4(s);
+        if (!o.gateway) {
+            return bad("gateway", s, "is not an IPv4 address (a.b.c.d)");
+        }
+    }
+    if (vm.count("listen") != 0) {
+        o.listen.clear();
+        for (const std::string& s : vm["listen"].as<std::vector<std::string>>()) {
+            const auto port = number(s, 65535);
+            if (!port || *port == 0) {
+                return bad("listen", s, "is not a TCP port (1-65535)");
+            }
+            o.listen.push_back(static_cast<std::uint16_t>(*port));
+        }
+    }
+    {
+        const std::string s = vm["port-id"].as<std::string>();
+        const auto id = number(s, 65535);
+        if (!id) {
+            return bad("port-id", s, "is not a port number");
+        }
+        o.port_id = static_cast<std::uint16_t>(*id);
+    }
+    if (vm.count("bytes") != 0) {
+        const std::string s = vm["bytes"].as<std::string>();
+        std::uint64_t v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) {
+            return bad("bytes", s, "is not a byte count");
+        }
+        o.source_bytes = v;
+    }
+    if (vm.count("duration") != 0) {
+        const std::string s = vm["duration"].as<std::string>();
+        const auto v = number(s, 7 * 24 * 3600);
+        if (!v) {
+            return bad("duration", s, "is not a whole number of seconds (at most a week)");
+        }
+        o.duration_s = *v;
+    }
+    if (vm.count("mbufs") != 0) {
+        const std::string s = vm["mbufs"].as<std::string>();
+        const auto v = number(s, 1U << 24);
+        if (!v || *v < 4096) {
+            return bad("mbufs", s, "is not a pool size from 4096 to 16777216");
+        }
+        o.mbufs = *v;
+    }
+    if (vm.count("max-connections") != 0) {
+        const std::string s = vm["max-connections"].as<std::string>();
+        const auto v = number(s, 1U << 22);
+        if (!v || *v == 0) {
+            return bad("max-connections", s, "is not a count from 1 to 4194304");
+        }
+        o.max_connections = *v;
+    }
+    return o;
+}
+
+} // namespace synack::bench

@@ -1,0 +1,43 @@
+#pragma once
+// synack-bench's options: one set of names for the command line and the
+// config file (Boost.Program_options). Every bad value is refused with a
+// message naming the option and the reason.
+
+#include <synack/wire/bytes.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace synack::bench {
+
+enum class Mode : std::uint8_t { echo, sink, source };
+
+struct Options {
+    Mode mode = Mode::echo;
+    wire::Ipv4Addr ip;
+    std::uint8_t prefix_len = 24;
+    std::optional<wire::Ipv4Addr> gateway;
+    std::vector<std::uint16_t> listen{5001};
+    std::uint16_t port_id = 0;
+    std::uint64_t source_bytes = 1ULL << 30; // per connection, in source mode
+    double duration_s = 0;                   // 0: until SIGINT or SIGTERM
+    std::uint32_t mbufs = 65535;
+    std::uint32_t max_connections = 16384;
+};
+
+/// Parses the application's arguments (after EAL's, "--" removed): the
+/// role ("server") then options. Returns the options, or the message to
+/// print before exiting with status 2 (a help request returns its text
+/// with `help` set).
+struct ParseError {
+    std::string message;
+    bool help = false;
+};
+std::variant<Options, ParseError> parse_options(int argc, char** argv);
+
+const char* to_string(Mode m) noexcept;
+
+} // namespace synack::bench

@@ -1,0 +1,54 @@
+#pragma once
+// The server side of synack-bench: accepts on its ports and, per
+// connection, echoes what arrives, sinks it, or sources a stream, through
+// the engine's zero-copy connection API.
+
+#include "options.hpp"
+
+#include <synack/engine/engine.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace synack::bench {
+
+struct ServerStats {
+    std::uint64_t accepted = 0;
+    std::uint64_t closed = 0;
+    std::uint64_t bytes_in = 0;
+    std::uint64_t bytes_out = 0;
+};
+
+class Server {
+public:
+    Server(engine::Engine& engine, const Options& options);
+    /// Accepts, handles events, reads and writes for every connection.
+    void step() noexcept;
+    /// Closes every connection (SIGINT, SIGTERM, or the duration is over):
+    /// FIN where all was read, RST where data was left unread.
+    void close_all() noexcept;
+    /// Resets what close_all() left still open after the grace period.
+    void abort_all() noexcept;
+    const ServerStats& stats() const noexcept { return stats_; }
+
+private:
+    struct Conn {
+        engine::ConnId id;
+        bool open = false;
+        bool peer_closed = false;
+        bool shut = false;
+        std::uint64_t sent = 0;
+    };
+    void serve(Conn& c) noexcept;
+    void echo(Conn& c) noexcept;
+    void source(Conn& c) noexcept;
+    void finish(Conn& c) noexcept;
+
+    engine::Engine& engine_;
+    const Options& options_;
+    std::vector<Conn> conns_; // by ConnId::index
+    std::vector<std::uint32_t> open_;
+    ServerStats stats_;
+};
+
+} // namespace synack::bench
