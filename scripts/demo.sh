@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The main job, on a machine with no spare NIC. Until the server lands this
-# shows what synack finds: its version, the DPDK poll-mode drivers installed,
-# and the ports EAL brings up — an AF_PACKET port on a veth pair whose other
-# end sits in a network namespace made here (and removed on exit), and a null
-# port. Safe to run again.
+# The main job, on a machine with no spare NIC: synack-bench serves echo on
+# an AF_PACKET port bound to one end of a veth pair; the other end sits in a
+# network namespace made here, where the Linux kernel pings it and talks TCP
+# to it (scripts/demo_client.py). Everything made here is removed on exit,
+# however it ends. Safe to run again.
 # Usage: scripts/demo.sh        (as root: it creates a namespace and a veth pair)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -11,31 +11,50 @@ cd "$root"
 
 [ "${SYNACK_SKIP_SETUP:-0}" = 1 ] || scripts/setup.sh
 [ -f build/build.ninja ] || meson setup build --werror
-meson compile -C build synack-info >/dev/null
-
-pmds=$(find /usr/lib/*/dpdk -name 'librte_net_*.so' -printf '%f\n' 2>/dev/null |
-  sed 's/^librte_net_//; s/\.so$//' | sort | tr '\n' ' ')
-echo "DPDK net PMDs installed: $pmds"
+meson compile -C build synack-bench >/dev/null
 
 # Unique names per run; cleaned up however the script ends.
 id=$$
 ns=synack-demo-$id
 host_if=sdemo${id}a
 peer_if=sdemo${id}b
+server=
 cleanup() {
+  if [ -n "$server" ]; then
+    kill -INT "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+  fi
   ip link del "$host_if" 2>/dev/null || true
   ip netns del "$ns" 2>/dev/null || true
 }
 trap cleanup EXIT
 
+net=10.$((id % 200 + 20)).0
 ip netns add "$ns"
 ip link add "$host_if" type veth peer name "$peer_if"
 ip link set "$peer_if" netns "$ns"
 ip link set "$host_if" up
 ip -n "$ns" link set "$peer_if" up
+ip -n "$ns" addr add "$net.1/24" dev "$peer_if"
+# The kernel would otherwise hand AF_PACKET frames with unfinished checksums.
 ethtool -K "$host_if" tx off >/dev/null 2>&1 || true
+ip netns exec "$ns" ethtool -K "$peer_if" tx off >/dev/null 2>&1 || true
 
 # --no-pci: never take the machine's own NIC.
-build/app/synack-info/synack-info --no-pci --no-huge --no-shconf --no-telemetry -m 64 \
-  --log-level=lib.*:warning \
-  --vdev="net_af_packet0,iface=$host_if" --vdev=net_null0
+log=$(mktemp)
+build/app/synack-bench/synack-bench --no-pci --no-huge --no-shconf --no-telemetry -m 512 \
+  --log-level=lib.*:error --vdev="net_af_packet0,iface=$host_if" \
+  -- server --mode echo --ip "$net.2/24" --listen 5001 >"$log" 2>&1 &
+server=$!
+for _ in $(seq 50); do grep -q listening "$log" && break; sleep 0.1; done
+head -1 "$log"
+echo "Linux in namespace $ns ($net.1) -> synack ($net.2):"
+status=0
+ip netns exec "$ns" /usr/bin/python3 scripts/demo_client.py "$net.2" 5001 || status=$?
+kill -INT "$server"
+wait "$server" || status=$?
+server=
+echo "synack-bench's summary:"
+tail -n +2 "$log"
+rm -f "$log"
+exit $status
