@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
                 next_line += time::Duration::from_s(1);
             }
         }
+        const std::size_t connections_at_exit = eng.connections();
         // Close: FINs go out; give them two seconds, then reset the rest.
         server.close_all();
         const time::Instant grace = clock.now() + time::Duration::from_s(2);
@@ -151,12 +152,13 @@ int main(int argc, char** argv) {
                                  c.frame_drops[i]);
         }
         fmt::print("{{\"mode\": \"{}\", \"seconds\": {:.3f}, \"accepted\": {}, \"bytes_in\": {}, \"bytes_out\": {}, "
-                   "\"segments_in\": {}, \"segments_out\": {}, \"retransmits\": {}, \"arp_replies\": {}, "
-                   "\"icmp_echo_replies\": {}, \"frame_drops\": {{{}}}, \"port\": {{\"rx\": {}, \"tx\": {}, "
-                   "\"tx_dropped\": {}}}}}\n",
+                   "\"segments_in\": {}, \"segments_out\": {}, \"retransmits\": {}, \"arp_requests\": {}, \"arp_replies\": {}, "
+                   "\"icmp_echo_replies\": {}, \"pattern_errors\": {}, \"connections_at_exit\": {}, "
+                   "\"frame_drops\": {{{}}}, \"port\": {{\"rx\": {}, \"tx\": {}, \"tx_dropped\": {}}}}}\n",
                    bench::to_string(o.mode), static_cast<double>((end - start).us()) / 1e6, s.accepted, s.bytes_in,
-                   s.bytes_out, c.tcp.segments_in, c.tcp.segments_out, c.tcp.retransmits, c.arp_replies_sent,
-                   c.icmp_echo_replies, drops, port->counters().rx_packets, port->counters().tx_packets,
+                   s.bytes_out, c.tcp.segments_in, c.tcp.segments_out, c.tcp.retransmits, c.arp_requests_sent, c.arp_replies_sent,
+                   c.icmp_echo_replies, s.pattern_errors, connections_at_exit, drops, port->counters().rx_packets,
+                   port->counters().tx_packets,
                    port->counters().tx_dropped);
     }
     // The engine is gone: every mbuf it held must be back in the pool.

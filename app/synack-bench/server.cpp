@@ -52,9 +52,19 @@ void Server::serve(Conn& c) noexcept {
     switch (options_.mode) {
     case Mode::echo: echo(c); break;
     case Mode::sink: {
-        const std::uint32_t n = engine_.readable(c.id);
-        stats_.bytes_in += n;
-        engine_.consume(c.id, n);
+        // Checked in place against the stream every mode sends: byte i is
+        // i mod 251 (a client sending it lets the test know nothing was lost).
+        wire::Bytes spans[16];
+        const std::size_t n = engine_.peek(c.id, spans, 16);
+        std::uint32_t taken = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            for (const std::uint8_t b : spans[i]) {
+                stats_.pattern_errors += b != static_cast<std::uint8_t>(c.received++ % 251) ? 1 : 0;
+            }
+            taken += static_cast<std::uint32_t>(spans[i].size());
+        }
+        stats_.bytes_in += taken;
+        engine_.consume(c.id, taken);
         break;
     }
     case Mode::source: source(c); break;

@@ -17,6 +17,7 @@ struct ServerStats {
     std::uint64_t closed = 0;
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
+    std::uint64_t pattern_errors = 0; // sink: bytes that were not offset mod 251
 };
 
 class Server {
@@ -38,6 +39,7 @@ private:
         bool peer_closed = false;
         bool shut = false;
         std::uint64_t sent = 0;
+        std::uint64_t received = 0;
     };
     void serve(Conn& c) noexcept;
     void echo(Conn& c) noexcept;

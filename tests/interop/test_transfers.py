@@ -1,0 +1,45 @@
+"""Bulk transfers both ways, half-close both ways, and a reset from Linux."""
+
+MIB = 1 << 20
+
+
+def test_100_mib_linux_to_synack(link, bench):
+    b = bench("--mode", "sink")
+    r = link.peer("send", 5001, 100 * MIB, timeout=300)
+    assert r["ok"]
+    s = b.stop()
+    assert s["bytes_in"] == 100 * MIB
+    assert s["pattern_errors"] == 0  # every byte checked in place by synack
+
+
+def test_100_mib_synack_to_linux(link, bench):
+    b = bench("--mode", "source", "--bytes", str(100 * MIB))
+    r = link.peer("receive", 5001, 100 * MIB, timeout=300)
+    assert r["ok"] and r["bytes"] == 100 * MIB  # SHA-256 of the stream checked by Linux
+    s = b.stop()
+    assert s["bytes_out"] == 100 * MIB
+
+
+def test_half_close_by_linux_synack_still_sends(link, bench):
+    b = bench("--mode", "echo")
+    r = link.peer("half_close", 5001, 256 * 1024)
+    assert r["ok"] and r["bytes"] == 256 * 1024
+    assert b.wait_connections(0)
+    b.stop()
+
+
+def test_half_close_by_synack_linux_still_sends(link, bench):
+    b = bench("--mode", "source", "--bytes", "100000")
+    r = link.peer("half_close_reverse", 5001, 100000)
+    assert r["ok"]
+    assert b.wait_connections(0)
+    s = b.stop()
+    assert s["bytes_in"] == 1400  # what Linux sent after synack's FIN
+
+
+def test_linux_aborts_mid_transfer_synack_frees_the_connection(link, bench):
+    b = bench("--mode", "sink")
+    link.peer("abort", 5001, 200000)
+    assert b.wait_connections(0), "the reset connection was not freed"
+    s = b.stop()
+    assert s["accepted"] == 1
