@@ -161,7 +161,9 @@ int main(int argc, char** argv) {
                    port->counters().tx_packets,
                    port->counters().tx_dropped);
     }
-    // The engine is gone: every mbuf it held must be back in the pool.
+    // The engine is gone and the port closed (its rings emptied): every
+    // mbuf must be back in the pool.
+    port->close();
     const unsigned in_use = rte_mempool_in_use_count(port->pool());
     if (in_use != 0) {
         fmt::print(stderr, "synack-bench: {} mbufs still in use at exit\n", in_use);

@@ -82,14 +82,22 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
 }
 
 Port::Port(Port&& o) noexcept
-    : id_(o.id_), running_(std::exchange(o.running_, false)), pool_(std::exchange(o.pool_, nullptr)),
+    : id_(o.id_), running_(std::exchange(o.running_, false)), closed_(std::exchange(o.closed_, true)),
+      pool_(std::exchange(o.pool_, nullptr)),
       mac_(o.mac_), tx_caps_(o.tx_caps_), driver_(std::move(o.driver_)), counters_(o.counters_) {}
 
 Port::~Port() {
-    stop();
     if (pool_ != nullptr) {
-        rte_eth_dev_close(id_);
+        close();
         rte_mempool_free(pool_);
+    }
+}
+
+void Port::close() noexcept {
+    stop();
+    if (!closed_) {
+        rte_eth_dev_close(id_);
+        closed_ = true;
     }
 }
 

@@ -61,8 +61,12 @@ public:
     /// Transmits n packets, retrying what the PMD does not take at once a few
     /// times; what it still refuses is freed and counted, never leaked.
     void transmit(rte_mbuf** pkts, std::uint16_t n) noexcept;
-    /// Stops the port: no more RX or TX. open() again to restart.
+    /// Stops the port: no more RX or TX.
     void stop() noexcept;
+    /// Stops and closes the port: its queues give back the mbufs they held
+    /// (a TAP RX ring is full of them). The pool stays until destruction, so
+    /// the caller can check that every mbuf came back.
+    void close() noexcept;
 
     const PortCounters& counters() const noexcept { return counters_; }
 
@@ -71,6 +75,7 @@ private:
 
     std::uint16_t id_ = 0;
     bool running_ = false;
+    bool closed_ = false;
     rte_mempool* pool_ = nullptr;
     wire::MacAddr mac_;
     wire::TxChecksumCaps tx_caps_;
