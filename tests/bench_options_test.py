@@ -22,7 +22,12 @@ BAD = [
     (["server", "--ip", "10.0.0.1/24", "--max-connections", "0"], "--max-connections"),
     (["server", "--ip", "10.0.0.1/24", "--config", "/nonexistent/synack.conf"], "--config"),
     (["server", "--ip", "10.0.0.1/24", "--frobnicate"], "frobnicate"),
-    (["client", "--ip", "10.0.0.1/24"], "role"),
+    (["tourist", "--ip", "10.0.0.1/24"], "role"),
+    (["client", "--ip", "10.0.0.1/24"], "--connect"),
+    (["client", "--ip", "10.0.0.1/24", "--connect", "10.0.0.9"], "--connect"),
+    (["client", "--ip", "10.0.0.1/24", "--connect", "10.0.0.9:7", "--mode", "sink"], "--mode"),
+    (["client", "--ip", "10.0.0.1/24", "--connect", "10.0.0.9:7", "--connections", "0"], "--connections"),
+    (["client", "--ip", "10.0.0.1/24", "--connect", "10.0.0.9:7", "--close-first", "nobody"], "--close-first"),
 ]
 
 

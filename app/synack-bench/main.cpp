@@ -1,10 +1,15 @@
 // synack-bench [EAL args] -- server --ip a.b.c.d/n [--mode echo|sink|source]
 //              [--listen PORT...] [--duration S] ...
-// The server side of the benchmark harness: one port, one core, the engine
-// run as DESIGN.md's run loop. One summary line a second; a JSON summary
-// on exit. SIGINT or SIGTERM closes the connections, stops the port, and
-// checks that every mbuf came back.
+// synack-bench [EAL args] -- client --ip a.b.c.d/n --connect a.b.c.d:port
+//              [--connections N] [--bytes B] [--close-first client|server]
+// The benchmark harness: one port, one core, the engine run as DESIGN.md's
+// run loop. The server prints one summary line a second and a JSON summary
+// on exit; SIGINT or SIGTERM closes its connections, stops the port, and
+// checks that every mbuf came back. The client (just what the interop tests
+// need for now) echoes a checked stream over N connections and exits 0 when
+// every one came back intact and closed normally.
 
+#include "client.hpp"
 #include "options.hpp"
 #include "server.hpp"
 
@@ -48,6 +53,110 @@ std::uint64_t frame_drops(const engine::EngineCounters& c) {
     return n;
 }
 
+int run_server(engine::Engine& eng, runtime::RunLoop& loop, const time::TscClock& clock, const bench::Options& o,
+               runtime::Port& port) {
+    for (const std::uint16_t p : o.listen) {
+        if (!eng.listen(p).ok()) {
+            fmt::print(stderr, "synack-bench: option --listen: port {} given twice\n", p);
+            return 2;
+        }
+    }
+    bench::Server server(eng, o);
+    fmt::print("synack-bench {}: {} server on port {} ({}), {}/{} at {}, listening on", synack::version(),
+               bench::to_string(o.mode), o.port_id, port.driver(), ip_text(o.ip), o.prefix_len, mac_text(port.mac()));
+    for (const std::uint16_t p : o.listen) {
+        fmt::print(" {}", p);
+    }
+    fmt::print("\n");
+    std::fflush(stdout);
+    eng.announce();
+
+    const time::Instant start = clock.now();
+    time::Instant next_line = start + time::Duration::from_s(1);
+    bench::ServerStats last;
+    while (g_stop == 0) {
+        loop.once();
+        server.step();
+        const time::Instant now = clock.now();
+        if (o.duration_s > 0 && now - start >= time::Duration::from_s(static_cast<std::int64_t>(o.duration_s))) {
+            break;
+        }
+        if (now >= next_line) {
+            const auto& s = server.stats();
+            const auto& c = eng.counters();
+            fmt::print("{:6.1f}s conns {} (+{} -{}) in {:.1f} MB/s out {:.1f} MB/s retransmits {} drops {}\n",
+                       static_cast<double>((now - start).us()) / 1e6, eng.connections(),
+                       s.accepted - last.accepted, s.closed - last.closed,
+                       static_cast<double>(s.bytes_in - last.bytes_in) / 1e6,
+                       static_cast<double>(s.bytes_out - last.bytes_out) / 1e6, c.tcp.retransmits,
+                       frame_drops(c) + port.counters().tx_dropped);
+            std::fflush(stdout);
+            last = s;
+            next_line += time::Duration::from_s(1);
+        }
+    }
+    const std::size_t connections_at_exit = eng.connections();
+    // Close: FINs go out; give them two seconds, then reset the rest.
+    server.close_all();
+    const time::Instant grace = clock.now() + time::Duration::from_s(2);
+    while (eng.connections() != 0 && clock.now() < grace) {
+        loop.once();
+        server.step();
+    }
+    server.abort_all();
+    loop.once();
+    const time::Instant end = clock.now();
+    port.stop();
+
+    const auto& s = server.stats();
+    const auto& c = eng.counters();
+    std::string drops;
+    for (std::size_t i = 0; i < engine::frame_drop_count; ++i) {
+        drops += fmt::format("{}\"{}\": {}", i == 0 ? "" : ", ", engine::to_string(static_cast<engine::FrameDrop>(i)),
+                             c.frame_drops[i]);
+    }
+    fmt::print("{{\"mode\": \"{}\", \"seconds\": {:.3f}, \"accepted\": {}, \"bytes_in\": {}, \"bytes_out\": {}, "
+               "\"segments_in\": {}, \"segments_out\": {}, \"retransmits\": {}, \"arp_requests\": {}, \"arp_replies\": {}, "
+               "\"icmp_echo_replies\": {}, \"pattern_errors\": {}, \"connections_at_exit\": {}, "
+               "\"frame_drops\": {{{}}}, \"port\": {{\"rx\": {}, \"tx\": {}, \"tx_dropped\": {}}}}}\n",
+               bench::to_string(o.mode), static_cast<double>((end - start).us()) / 1e6, s.accepted, s.bytes_in,
+               s.bytes_out, c.tcp.segments_in, c.tcp.segments_out, c.tcp.retransmits, c.arp_requests_sent, c.arp_replies_sent,
+               c.icmp_echo_replies, s.pattern_errors, connections_at_exit, drops, port.counters().rx_packets,
+               port.counters().tx_packets,
+               port.counters().tx_dropped);
+    return EXIT_SUCCESS;
+}
+
+int run_client(engine::Engine& eng, runtime::RunLoop& loop, const time::TscClock& clock, const bench::Options& o,
+               runtime::Port& port) {
+    fmt::print("synack-bench {}: echo client on port {} ({}), {}/{} at {}, {} connection(s) to {}:{}, {} bytes each\n",
+               synack::version(), o.port_id, port.driver(), ip_text(o.ip), o.prefix_len, mac_text(port.mac()),
+               o.connections, ip_text(o.connect_ip), o.connect_port, o.source_bytes);
+    std::fflush(stdout);
+    bench::Client client(eng, o);
+    eng.announce();
+    const time::Instant start = clock.now();
+    client.start(start);
+    const time::Duration limit = time::Duration::from_s(o.duration_s > 0 ? static_cast<std::int64_t>(o.duration_s) : 600);
+    while (g_stop == 0 && !client.done() && clock.now() - start < limit) {
+        loop.once();
+        client.step();
+    }
+    // TIME-WAIT records and the last ACKs: a moment for them to leave.
+    const time::Instant settle = clock.now() + time::Duration::from_ms(200);
+    while (clock.now() < settle) {
+        loop.once();
+    }
+    const auto& s = client.stats();
+    const double secs = static_cast<double>((clock.now() - start).us()) / 1e6;
+    fmt::print("{{\"role\": \"client\", \"seconds\": {:.3f}, \"connections\": {}, \"connected\": {}, "
+               "\"completed\": {}, \"failed\": {}, \"bytes_out\": {}, \"bytes_in\": {}, \"echo_errors\": {}, "
+               "\"retransmits\": {}, \"arp_requests\": {}}}\n",
+               secs, o.connections, s.connected, s.completed, s.failed, s.bytes_out, s.bytes_in, s.echo_errors,
+               eng.counters().tcp.retransmits, eng.counters().arp_requests_sent);
+    return s.completed == o.connections ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -86,80 +195,11 @@ int main(int argc, char** argv) {
         ec.max_connections = o.max_connections;
         ec.secret = SipKey{rte_rand(), rte_rand()};
         engine::Engine eng(ec, port->pool(), clock.now());
-        for (const std::uint16_t p : o.listen) {
-            if (!eng.listen(p).ok()) {
-                fmt::print(stderr, "synack-bench: option --listen: port {} given twice\n", p);
-                return 2;
-            }
-        }
-        bench::Server server(eng, o);
         runtime::RunLoop loop(*port, eng, clock);
         std::signal(SIGINT, on_signal);
         std::signal(SIGTERM, on_signal);
-
-        fmt::print("synack-bench {}: {} server on port {} ({}), {}/{} at {}, listening on", synack::version(),
-                   bench::to_string(o.mode), o.port_id, port->driver(), ip_text(o.ip), o.prefix_len,
-                   mac_text(port->mac()));
-        for (const std::uint16_t p : o.listen) {
-            fmt::print(" {}", p);
-        }
-        fmt::print("\n");
-        std::fflush(stdout);
-        eng.announce();
-
-        const time::Instant start = clock.now();
-        time::Instant next_line = start + time::Duration::from_s(1);
-        bench::ServerStats last;
-        while (g_stop == 0) {
-            loop.once();
-            server.step();
-            const time::Instant now = clock.now();
-            if (o.duration_s > 0 && now - start >= time::Duration::from_s(static_cast<std::int64_t>(o.duration_s))) {
-                break;
-            }
-            if (now >= next_line) {
-                const auto& s = server.stats();
-                const auto& c = eng.counters();
-                fmt::print("{:6.1f}s conns {} (+{} -{}) in {:.1f} MB/s out {:.1f} MB/s retransmits {} drops {}\n",
-                           static_cast<double>((now - start).us()) / 1e6, eng.connections(),
-                           s.accepted - last.accepted, s.closed - last.closed,
-                           static_cast<double>(s.bytes_in - last.bytes_in) / 1e6,
-                           static_cast<double>(s.bytes_out - last.bytes_out) / 1e6, c.tcp.retransmits,
-                           frame_drops(c) + port->counters().tx_dropped);
-                std::fflush(stdout);
-                last = s;
-                next_line += time::Duration::from_s(1);
-            }
-        }
-        const std::size_t connections_at_exit = eng.connections();
-        // Close: FINs go out; give them two seconds, then reset the rest.
-        server.close_all();
-        const time::Instant grace = clock.now() + time::Duration::from_s(2);
-        while (eng.connections() != 0 && clock.now() < grace) {
-            loop.once();
-            server.step();
-        }
-        server.abort_all();
-        loop.once();
-        const time::Instant end = clock.now();
-        port->stop();
-
-        const auto& s = server.stats();
-        const auto& c = eng.counters();
-        std::string drops;
-        for (std::size_t i = 0; i < engine::frame_drop_count; ++i) {
-            drops += fmt::format("{}\"{}\": {}", i == 0 ? "" : ", ", engine::to_string(static_cast<engine::FrameDrop>(i)),
-                                 c.frame_drops[i]);
-        }
-        fmt::print("{{\"mode\": \"{}\", \"seconds\": {:.3f}, \"accepted\": {}, \"bytes_in\": {}, \"bytes_out\": {}, "
-                   "\"segments_in\": {}, \"segments_out\": {}, \"retransmits\": {}, \"arp_requests\": {}, \"arp_replies\": {}, "
-                   "\"icmp_echo_replies\": {}, \"pattern_errors\": {}, \"connections_at_exit\": {}, "
-                   "\"frame_drops\": {{{}}}, \"port\": {{\"rx\": {}, \"tx\": {}, \"tx_dropped\": {}}}}}\n",
-                   bench::to_string(o.mode), static_cast<double>((end - start).us()) / 1e6, s.accepted, s.bytes_in,
-                   s.bytes_out, c.tcp.segments_in, c.tcp.segments_out, c.tcp.retransmits, c.arp_requests_sent, c.arp_replies_sent,
-                   c.icmp_echo_replies, s.pattern_errors, connections_at_exit, drops, port->counters().rx_packets,
-                   port->counters().tx_packets,
-                   port->counters().tx_dropped);
+        status = o.role == bench::Role::client ? run_client(eng, loop, clock, o, *port)
+                                               : run_server(eng, loop, clock, o, *port);
     }
     // The engine is gone and the port closed (its rings emptied): every
     // mbuf must be back in the pool.

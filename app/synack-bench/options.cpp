@@ -56,7 +56,7 @@ ParseError bad(const std::string& option, const std::string& value, const std::s
 } // namespace
 
 std::variant<Options, ParseError> parse_options(int argc, char** argv) {
-    po::options_description named("synack-bench [EAL args] -- server [options]\n\nOptions (also as name = value lines in --config)");
+    po::options_description named("synack-bench [EAL args] -- server|client [options]\n\nOptions (also as name = value lines in --config)");
     named.add_options()
         ("help,h", "this text")
         ("config", po::value<std::string>(), "read options from this file too (the command line wins)")
@@ -68,9 +68,12 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         ("bytes", po::value<std::string>(), "source mode: bytes to send per connection (default 1 GiB)")
         ("duration", po::value<std::string>(), "seconds to run (default: until SIGINT or SIGTERM)")
         ("mbufs", po::value<std::string>(), "mbufs in the port's pool (default 65535)")
-        ("max-connections", po::value<std::string>(), "connections at once (default 16384)");
+        ("max-connections", po::value<std::string>(), "connections at once (default 16384)")
+        ("connect", po::value<std::string>(), "client: the echo server, a.b.c.d:port (required)")
+        ("connections", po::value<std::string>(), "client: connections at once (default 1)")
+        ("close-first", po::value<std::string>(), "client: who closes first, client or server (default client)");
     po::options_description hidden;
-    hidden.add_options()("role", po::value<std::string>(), "server");
+    hidden.add_options()("role", po::value<std::string>(), "server or client");
     po::options_description all;
     all.add(named).add(hidden);
     po::positional_options_description positional;
@@ -99,8 +102,11 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
 
     Options o;
     const std::string role = vm.count("role") != 0 ? vm["role"].as<std::string>() : "";
-    if (role != "server") {
-        return ParseError{fmt::format("synack-bench: the role must be 'server' (got '{}'); see --help", role)};
+    if (role == "client") {
+        o.role = Role::client;
+        o.source_bytes = 1 << 20;
+    } else if (role != "server") {
+        return ParseError{fmt::format("synack-bench: the role must be 'server' or 'client' (got '{}'); see --help", role)};
     }
     const std::string mode = vm["mode"].as<std::string>();
     if (mode == "echo") {
@@ -184,6 +190,38 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
             return bad("max-connections", s, "is not a count from 1 to 4194304");
         }
         o.max_connections = *v;
+    }
+    if (o.role == Role::client) {
+        if (o.mode != Mode::echo) {
+            return bad("mode", mode, "is not supported by the client, which only echoes (for now)");
+        }
+        if (vm.count("connect") == 0) {
+            return ParseError{"synack-bench: option --connect is required for the client (a.b.c.d:port)"};
+        }
+        const std::string s = vm["connect"].as<std::string>();
+        const std::size_t colon = s.find(':');
+        const auto addr = ipv4(std::string_view(s).substr(0, colon));
+        const auto port = colon == std::string::npos ? std::nullopt : number(std::string_view(s).substr(colon + 1), 65535);
+        if (!addr || !port || *port == 0) {
+            return bad("connect", s, "is not an address and port (a.b.c.d:port)");
+        }
+        o.connect_ip = *addr;
+        o.connect_port = static_cast<std::uint16_t>(*port);
+        if (vm.count("connections") != 0) {
+            const std::string c = vm["connections"].as<std::string>();
+            const auto v = number(c, o.max_connections);
+            if (!v || *v == 0) {
+                return bad("connections", c, fmt::format("is not a count from 1 to --max-connections ({})", o.max_connections));
+            }
+            o.connections = *v;
+        }
+        if (vm.count("close-first") != 0) {
+            const std::string c = vm["close-first"].as<std::string>();
+            if (c != "client" && c != "server") {
+                return bad("close-first", c, "is not client or server");
+            }
+            o.client_closes = c == "client";
+        }
     }
     return o;
 }

@@ -14,8 +14,10 @@
 namespace synack::bench {
 
 enum class Mode : std::uint8_t { echo, sink, source };
+enum class Role : std::uint8_t { server, client };
 
 struct Options {
+    Role role = Role::server;
     Mode mode = Mode::echo;
     wire::Ipv4Addr ip;
     std::uint8_t prefix_len = 24;
@@ -26,10 +28,16 @@ struct Options {
     double duration_s = 0;                   // 0: until SIGINT or SIGTERM
     std::uint32_t mbufs = 65535;
     std::uint32_t max_connections = 16384;
+    // client: connect to connect_ip:connect_port over `connections`
+    // connections, each sending `source_bytes` and checking the echo.
+    wire::Ipv4Addr connect_ip;
+    std::uint16_t connect_port = 0;
+    std::uint32_t connections = 1;
+    bool client_closes = true; // else wait for the server's FIN first
 };
 
 /// Parses the application's arguments (after EAL's, "--" removed): the
-/// role ("server") then options. Returns the options, or the message to
+/// role ("server" or "client") then options. Returns the options, or the message to
 /// print before exiting with status 2 (a help request returns its text
 /// with `help` set).
 struct ParseError {

@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include "stream.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -52,19 +54,12 @@ void Server::serve(Conn& c) noexcept {
     switch (options_.mode) {
     case Mode::echo: echo(c); break;
     case Mode::sink: {
-        // Checked in place against the stream every mode sends: byte i is
-        // i mod 251 (a client sending it lets the test know nothing was lost).
-        wire::Bytes spans[16];
-        const std::size_t n = engine_.peek(c.id, spans, 16);
-        std::uint32_t taken = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            for (const std::uint8_t b : spans[i]) {
-                stats_.pattern_errors += b != static_cast<std::uint8_t>(c.received++ % 251) ? 1 : 0;
-            }
-            taken += static_cast<std::uint32_t>(spans[i].size());
-        }
-        stats_.bytes_in += taken;
-        engine_.consume(c.id, taken);
+        // Checked in place: a client sending the stream learns from
+        // pattern_errors that nothing was lost on the way.
+        const Checked got = read_stream(engine_, c.id, c.received);
+        c.received += got.bytes;
+        stats_.bytes_in += got.bytes;
+        stats_.pattern_errors += got.errors;
         break;
     }
     case Mode::source: source(c); break;
@@ -105,24 +100,10 @@ done:
 void Server::source(Conn& c) noexcept {
     stats_.bytes_in += engine_.readable(c.id);
     engine_.consume(c.id, engine_.readable(c.id));
-    while (c.sent < options_.source_bytes && !c.peer_closed) {
-        const std::uint32_t room = engine_.writable(c.id);
-        wire::MbufPtr m = room == 0 ? wire::MbufPtr{} : engine_.alloc_buffer();
-        if (!m) {
-            return;
-        }
-        const auto len = static_cast<std::uint16_t>(
-            std::min<std::uint64_t>({options_.source_bytes - c.sent, room, rte_pktmbuf_tailroom(m.get())}));
-        // A stream anyone can check: byte i is i mod 251.
-        auto* p = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m.get(), len));
-        for (std::uint16_t k = 0; k < len; ++k) {
-            p[k] = static_cast<std::uint8_t>((c.sent + k) % 251);
-        }
-        if (!engine_.send(c.id, m).ok()) {
-            return;
-        }
-        c.sent += len;
-        stats_.bytes_out += len;
+    if (!c.peer_closed) {
+        const std::uint64_t queued = send_stream(engine_, c.id, c.sent, options_.source_bytes);
+        c.sent += queued;
+        stats_.bytes_out += queued;
     }
 }
 

@@ -130,6 +130,18 @@ class Bench:
         pathlib.Path(self.log.name).unlink(missing_ok=True)
 
 
+def run_client(path, link, *args, timeout=120):
+    """synack-bench as the client on the host end of a Link: returns
+    (exit status, JSON summary, all output)."""
+    cmd = [path, "--no-pci", "--no-huge", "--no-shconf", "--no-telemetry", "-m", "512",
+           "--log-level=lib.*:error", f"--vdev=net_af_packet0,iface={link.host_if}", "--", "client",
+           "--ip", f"{link.synack_ip}/24", *args]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    lines = r.stdout.strip().splitlines()
+    summary = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
+    return r.returncode, summary, r.stdout + r.stderr
+
+
 @pytest.fixture
 def link():
     lk = Link()

@@ -132,6 +132,43 @@ def abort(host, port, size):
     return {"ok": True}
 
 
+def echo_server(host, port, arg):
+    """Linux as the echo server for synack's client: `count` connections,
+    each echoed. With close_first, it closes after echoing `size` bytes
+    (before synack's FIN); else it closes after synack's FIN.
+    arg = count * 10**9 + size * 10 + close_first."""
+    count, rest = divmod(arg, 10**9)
+    size, close_first = divmod(rest, 10)
+    listener = socket.create_server(("0.0.0.0", port), backlog=1024, reuse_port=True)
+    print("listening", flush=True)
+    ok = True
+    threads = []
+
+    def serve(c):
+        nonlocal ok
+        echoed = 0
+        with c:
+            while True:
+                if close_first and echoed >= size:
+                    break
+                data = c.recv(1 << 16)
+                if not data:
+                    break
+                c.sendall(data)
+                echoed += len(data)
+        ok = ok and echoed == size
+
+    for _ in range(count):
+        c, _ = listener.accept()
+        t = threading.Thread(target=serve, args=(c,))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    listener.close()
+    return {"ok": ok, "connections": count}
+
+
 def main() -> int:
     action, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     arg = int(sys.argv[4]) if len(sys.argv) > 4 else 0

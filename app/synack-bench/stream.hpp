@@ -1,0 +1,27 @@
+#pragma once
+// The stream synack-bench sends and checks in every mode, so that either
+// end can tell that nothing was lost, duplicated or reordered: byte i of a
+// connection is i mod 251 (a prime, so it never lines up with segment sizes).
+
+#include <synack/engine/engine.hpp>
+
+#include <cstdint>
+
+namespace synack::bench {
+
+inline std::uint8_t stream_byte(std::uint64_t i) noexcept { return static_cast<std::uint8_t>(i % 251); }
+
+/// Queues the stream's bytes from offset `sent` up to `total`, as far as the
+/// send buffer and the pool allow (filled buffers, zero copy from there on).
+/// Returns the bytes queued.
+std::uint64_t send_stream(engine::Engine& e, engine::ConnId id, std::uint64_t sent, std::uint64_t total) noexcept;
+
+/// Reads and releases what arrived, checking it in place against the stream
+/// from offset `received`.
+struct Checked {
+    std::uint32_t bytes = 0;
+    std::uint64_t errors = 0; // bytes that differ from the stream
+};
+Checked read_stream(engine::Engine& e, engine::ConnId id, std::uint64_t received) noexcept;
+
+} // namespace synack::bench
