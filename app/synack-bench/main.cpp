@@ -16,11 +16,13 @@
 #include <synack/engine/engine.hpp>
 #include <synack/runtime/port.hpp>
 #include <synack/runtime/run_loop.hpp>
+#include <synack/runtime/telemetry.hpp>
 #include <synack/synack.hpp>
 #include <synack/time/clock.hpp>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_lcore.h>
 #include <rte_random.h>
 
 #include <fmt/core.h>
@@ -195,7 +197,8 @@ int main(int argc, char** argv) {
         ec.max_connections = o.max_connections;
         ec.secret = SipKey{rte_rand(), rte_rand()};
         engine::Engine eng(ec, port->pool(), clock.now());
-        runtime::RunLoop loop(*port, eng, clock);
+        runtime::register_telemetry();
+        runtime::RunLoop loop(*port, eng, clock, rte_lcore_id());
         std::signal(SIGINT, on_signal);
         std::signal(SIGTERM, on_signal);
         status = o.role == bench::Role::client ? run_client(eng, loop, clock, o, *port)

@@ -6,6 +6,7 @@ import itertools
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import time
@@ -79,10 +80,13 @@ class Link:
 class Bench:
     """synack-bench serving on the host end of a Link."""
 
-    def __init__(self, path, link, *args, vdev=None):
+    def __init__(self, path, link, *args, vdev=None, telemetry=False):
         self.link = link
         vdev = vdev or f"net_af_packet0,iface={link.host_if}"
-        cmd = [path, "--no-pci", "--no-huge", "--no-shconf", "--no-telemetry", "-m", "512",
+        # With telemetry, EAL makes its socket under /var/run/dpdk/<prefix>/.
+        self.prefix = link.ns if telemetry else None
+        eal = ["--file-prefix", self.prefix] if telemetry else ["--no-telemetry"]
+        cmd = [path, "--no-pci", "--no-huge", "--no-shconf", *eal, "-m", "512",
                "--log-level=lib.*:error", f"--vdev={vdev}", "--", "server", "--ip", f"{link.synack_ip}/24",
                "--max-connections", "4096", *args]
         self.log = open(f"/tmp/{link.ns}.log", "w+")
@@ -122,10 +126,21 @@ class Bench:
         assert self.proc.returncode == 0, f"synack-bench exited {self.proc.returncode}:\n{out}"
         return json.loads(out.strip().splitlines()[-1])
 
+    def telemetry(self, *commands):
+        """dpdk-telemetry.py's answers to the commands, as one dict."""
+        r = run("dpdk-telemetry.py", "-f", self.prefix, input="\n".join(commands) + "\n", timeout=20)
+        answers = {}
+        for line in r.stdout.splitlines():
+            if line.startswith("{"):
+                answers.update(json.loads(line))
+        return answers
+
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.prefix:
+            shutil.rmtree(f"/var/run/dpdk/{self.prefix}", ignore_errors=True)
         self.log.close()
         pathlib.Path(self.log.name).unlink(missing_ok=True)
 

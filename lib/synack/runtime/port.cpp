@@ -1,5 +1,7 @@
 #include <synack/runtime/port.hpp>
 
+#include <synack/runtime/log.hpp>
+
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
@@ -78,6 +80,10 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
         return failed("rte_eth_dev_start", rc);
     }
     p.running_ = true;
+    log(RTE_LOG_INFO, "port {} ({}) started: {} RX / {} TX descriptors, {} mbufs; checksum offload TX ipv4 {} tcp {}, "
+        "RX {}; the rest in software",
+        id, p.driver_, rx_desc, tx_desc, config.mbufs, p.tx_caps_.ipv4 ? "on" : "off", p.tx_caps_.tcp ? "on" : "off",
+        conf.rxmode.offloads != 0 ? "on" : "off");
     return p;
 }
 

@@ -6,6 +6,7 @@
 
 #include <synack/engine/engine.hpp>
 #include <synack/runtime/port.hpp>
+#include <synack/runtime/telemetry.hpp>
 #include <synack/time/clock.hpp>
 
 namespace synack::runtime {
@@ -14,8 +15,8 @@ class RunLoop {
 public:
     static constexpr std::uint16_t burst = 32;
 
-    RunLoop(Port& port, engine::Engine& engine, const time::Clock& clock) noexcept
-        : port_(port), engine_(engine), clock_(clock) {}
+    RunLoop(Port& port, engine::Engine& engine, const time::Clock& clock, unsigned lcore) noexcept
+        : port_(port), engine_(engine), clock_(clock), lcore_(lcore) {}
 
     /// One pass: RX burst -> Engine::input, Engine::poll, Engine::drain -> TX
     /// burst. Returns the packets moved, so a caller may back off when idle.
@@ -32,7 +33,16 @@ public:
             port_.transmit(pkts, out);
             moved += out;
         }
+        if (now >= next_publish_) {
+            publish();
+            next_publish_ = now + time::Duration::from_ms(100);
+        }
         return moved;
+    }
+
+    /// Publishes this loop's counters for the telemetry thread now.
+    void publish() noexcept {
+        publish_telemetry(lcore_, engine_.counters(), port_.counters(), engine_.connections());
     }
 
     time::Instant now() const noexcept { return clock_.now(); }
@@ -41,6 +51,8 @@ private:
     Port& port_;
     engine::Engine& engine_;
     const time::Clock& clock_;
+    unsigned lcore_;
+    time::Instant next_publish_;
 };
 
 } // namespace synack::runtime
