@@ -790,14 +790,7 @@ TEST_CASE("FIN-WAIT-1: peer FIN before the ACK of ours -> CLOSING -> TIME-WAIT (
 TEST_CASE("TIME-WAIT: a retransmitted FIN is ACKed and restarts 2 MSL (RFC 9293 3.10.7.4)",
           "[tcp][rfc9293]") {
     TcpFixture t;
-    t.make_established();
-    auto e = t.env();
-    tcp::shutdown_write(t.tcb, e);
-    (void)t.expect_tx();
-    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::fin | flag::ack,
-            .window = 64240});
-    REQUIRE(t.tcb.state == TcpState::time_wait);
-    (void)t.expect_tx();
+    t.make_time_wait();
     t.advance(t.config.msl);
     t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::fin | flag::ack,
             .window = 64240});
@@ -811,13 +804,7 @@ TEST_CASE("TIME-WAIT: a retransmitted FIN is ACKed and restarts 2 MSL (RFC 9293 
 TEST_CASE("TIME-WAIT: a RST does not end it early (RFC 1337 section 3, TIME-WAIT assassination)",
           "[tcp][rfc1337]") {
     TcpFixture t;
-    t.make_established();
-    auto e = t.env();
-    tcp::shutdown_write(t.tcb, e);
-    (void)t.expect_tx();
-    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::fin | flag::ack, .window = 64240});
-    REQUIRE(t.tcb.state == TcpState::time_wait);
-    (void)t.expect_tx();
+    t.make_time_wait();
     t.send({.seq = remote_iss + 2, .flags = flag::rst});
     REQUIRE(t.tcb.state == TcpState::time_wait);
     t.expect_no_tx();
@@ -834,13 +821,7 @@ struct TimeWaitFixture : TcpFixture {
     tcp::TimeWait tw;
 
     TimeWaitFixture() {
-        make_established();
-        auto e = env();
-        tcp::shutdown_write(tcb, e);
-        (void)expect_tx();
-        send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::fin | flag::ack, .window = 64240});
-        REQUIRE(tcb.state == TcpState::time_wait);
-        (void)expect_tx();
+        make_time_wait();
         tw = tcp::time_wait_of(tcb);
     }
 

@@ -194,6 +194,18 @@ public:
         expect_no_tx();
     }
 
+    /// We closed first; the peer's FIN acknowledged ours: TIME-WAIT, the ACK
+    /// of that FIN sent and consumed.
+    void make_time_wait() {
+        make_established();
+        auto e = env();
+        tcp::shutdown_write(tcb, e);
+        (void)expect_tx();
+        send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::fin | flag::ack, .window = 64240});
+        REQUIRE(tcb.state == tcp::TcpState::time_wait);
+        (void)expect_tx();
+    }
+
     tcp::TcpConfig config;
     time::Instant now = start();
     time::TimerWheel wheel;
