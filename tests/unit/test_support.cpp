@@ -109,4 +109,32 @@ std::vector<std::uint8_t> bytes_of(const rte_mbuf* m) {
     return out;
 }
 
+wire::MbufPtr chain_of(std::span<const std::uint8_t> bytes, std::initializer_list<std::size_t> sizes) {
+    wire::MbufPtr head;
+    std::size_t at = 0;
+    for (std::size_t n : sizes) {
+        if (at + n > bytes.size()) {
+            throw std::runtime_error("segment sizes overrun the bytes");
+        }
+        wire::MbufPtr seg = mbuf_from(bytes.subspan(at, n));
+        at += n;
+        if (!head) {
+            head = std::move(seg);
+        } else if (rte_pktmbuf_chain(head.get(), seg.release()) != 0) {
+            throw std::runtime_error("chain too long");
+        }
+    }
+    return head;
+}
+
+std::vector<rte_mbuf*> segments_of(rte_mbuf* m) {
+    std::vector<rte_mbuf*> segs;
+    for (; m != nullptr; m = m->next) {
+        segs.push_back(m);
+    }
+    return segs;
+}
+
+unsigned in_use() { return rte_mempool_in_use_count(pool()); }
+
 } // namespace synack::test

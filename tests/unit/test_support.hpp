@@ -7,6 +7,7 @@
 #include <rte_mempool.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +29,16 @@ std::vector<std::string> golden_names();
 
 /// A fresh mbuf from pool() holding bytes in its first segment.
 wire::MbufPtr mbuf_from(std::span<const std::uint8_t> bytes);
+
+/// The first sum(sizes) bytes of bytes as a chain of segments of those sizes
+/// (zeros allowed); throws if they overrun bytes or the chain is too long.
+wire::MbufPtr chain_of(std::span<const std::uint8_t> bytes, std::initializer_list<std::size_t> sizes);
+
+/// The segments of a chain, head first.
+std::vector<rte_mbuf*> segments_of(rte_mbuf* m);
+
+/// Mbufs of pool() in use now (leak checks).
+unsigned in_use();
 
 /// The whole packet of a chain, copied out.
 std::vector<std::uint8_t> bytes_of(const rte_mbuf* m);

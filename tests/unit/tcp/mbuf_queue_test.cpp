@@ -23,37 +23,12 @@ using namespace synack::test;
 
 namespace {
 
-unsigned in_use() { return rte_mempool_in_use_count(pool()); }
-
 std::vector<std::uint8_t> pattern(std::size_t n) {
     std::vector<std::uint8_t> v(n);
     for (std::size_t i = 0; i < n; ++i) {
         v[i] = static_cast<std::uint8_t>(i * 7 + 1);
     }
     return v;
-}
-
-MbufPtr chain_of(std::span<const std::uint8_t> bytes, std::initializer_list<std::size_t> sizes) {
-    MbufPtr head;
-    std::size_t at = 0;
-    for (std::size_t n : sizes) {
-        MbufPtr seg = mbuf_from(bytes.subspan(at, n));
-        at += n;
-        if (!head) {
-            head = std::move(seg);
-        } else if (rte_pktmbuf_chain(head.get(), seg.release()) != 0) {
-            throw std::runtime_error("chain too long");
-        }
-    }
-    return head;
-}
-
-std::vector<rte_mbuf*> segments_of(rte_mbuf* m) {
-    std::vector<rte_mbuf*> segs;
-    for (; m != nullptr; m = m->next) {
-        segs.push_back(m);
-    }
-    return segs;
 }
 
 // The queue's bytes, walked through next and data_len only.

@@ -33,8 +33,6 @@ using namespace synack::test;
 
 namespace {
 
-unsigned in_use() { return rte_mempool_in_use_count(pool()); }
-
 // Distinct bytes with a period (251) that no segment size here lines up with.
 std::vector<std::uint8_t> pattern(std::size_t n, std::uint8_t first = 0) {
     std::vector<std::uint8_t> v(n);
@@ -42,33 +40,6 @@ std::vector<std::uint8_t> pattern(std::size_t n, std::uint8_t first = 0) {
         v[i] = static_cast<std::uint8_t>((first + i) % 251);
     }
     return v;
-}
-
-// bytes split into a chain of segments of the given sizes (zeros allowed).
-MbufPtr chain_of(std::span<const std::uint8_t> bytes, std::initializer_list<std::size_t> sizes) {
-    MbufPtr head;
-    std::size_t at = 0;
-    for (std::size_t n : sizes) {
-        MbufPtr seg = mbuf_from(bytes.subspan(at, n));
-        at += n;
-        if (!head) {
-            head = std::move(seg);
-        } else if (rte_pktmbuf_chain(head.get(), seg.release()) != 0) {
-            throw std::runtime_error("chain too long");
-        }
-    }
-    if (at != bytes.size()) {
-        throw std::runtime_error("segment sizes do not add up");
-    }
-    return head;
-}
-
-std::vector<rte_mbuf*> segments_of(rte_mbuf* m) {
-    std::vector<rte_mbuf*> segs;
-    for (; m != nullptr; m = m->next) {
-        segs.push_back(m);
-    }
-    return segs;
 }
 
 const std::uint8_t* data_of(const rte_mbuf* m) { return rte_pktmbuf_mtod(m, const std::uint8_t*); }
