@@ -42,7 +42,7 @@ ip netns exec "$ns" ethtool -K "$peer_if" tx off >/dev/null 2>&1 || true
 
 # --no-pci: never take the machine's own NIC.
 log=$(mktemp)
-build/app/synack-bench/synack-bench --no-pci --no-huge --no-shconf --no-telemetry -m 512 \
+build/app/synack-bench/synack-bench -l 0 --no-pci --no-huge --no-shconf --no-telemetry -m 512 \
   --log-level=lib.*:error --vdev="net_af_packet0,iface=$host_if" \
   -- server --mode echo --ip "$net.2/24" --listen 5001 >"$log" 2>&1 &
 server=$!

@@ -6,7 +6,7 @@ import pathlib
 import subprocess
 import sys
 
-EAL = ["--no-pci", "--no-huge", "--no-shconf", "--no-telemetry", "-m", "64", "--log-level=lib.*:error", "--"]
+EAL = ["-l", "0", "--no-pci", "--no-huge", "--no-shconf", "--no-telemetry", "-m", "64", "--log-level=lib.*:error", "--"]
 
 BAD = [
     (["server"], "--ip"),

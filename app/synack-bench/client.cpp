@@ -6,8 +6,8 @@
 
 namespace synack::bench {
 
-Client::Client(engine::Engine& engine, const Options& options)
-    : engine_(engine), options_(options), conns_(options.connections) {}
+Client::Client(engine::Engine& engine, const Options& options, std::uint32_t connections)
+    : engine_(engine), options_(options), conns_(connections) {}
 
 bool Client::start(time::Instant now) noexcept {
     for (Conn& c : conns_) {

@@ -24,12 +24,13 @@ struct ClientStats {
 
 class Client {
 public:
-    Client(engine::Engine& engine, const Options& options);
+    /// A client of `connections` connections (its run loop's share).
+    Client(engine::Engine& engine, const Options& options, std::uint32_t connections);
     /// Opens the connections. Returns false when the engine refused one.
     bool start(time::Instant now) noexcept;
     void step() noexcept;
     /// Every connection has ended.
-    bool done() const noexcept { return stats_.completed + stats_.failed == options_.connections; }
+    bool done() const noexcept { return stats_.completed + stats_.failed == conns_.size(); }
     const ClientStats& stats() const noexcept { return stats_; }
 
 private:

@@ -2,12 +2,13 @@
 //              [--listen PORT...] [--duration S] ...
 // synack-bench [EAL args] -- client --ip a.b.c.d/n --connect a.b.c.d:port
 //              [--connections N] [--bytes B] [--close-first client|server]
-// The benchmark harness: one port, one core, the engine run as DESIGN.md's
-// run loop. The server prints one summary line a second and a JSON summary
-// on exit; SIGINT or SIGTERM closes its connections, stops the port, and
-// checks that every mbuf came back. The client (just what the interop tests
-// need for now) echoes a checked stream over N connections and exits 0 when
-// every one came back intact and closed normally.
+// The benchmark harness: one port, one run loop and engine per lcore (EAL's
+// -l), steered as DESIGN.md says (runtime/steering.hpp). The server prints
+// one summary line a second and a JSON summary on exit; SIGINT or SIGTERM
+// closes its connections, stops the port, and checks that every mbuf came
+// back. The client (just what the interop tests need for now) echoes a
+// checked stream over N connections, shared among the loops, and exits 0
+// when every one came back intact and closed normally.
 
 #include "client.hpp"
 #include "options.hpp"
@@ -16,27 +17,33 @@
 #include <synack/engine/engine.hpp>
 #include <synack/runtime/port.hpp>
 #include <synack/runtime/run_loop.hpp>
+#include <synack/runtime/steering.hpp>
 #include <synack/runtime/telemetry.hpp>
 #include <synack/synack.hpp>
 #include <synack/time/clock.hpp>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_random.h>
 
 #include <fmt/core.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 using namespace synack;
 
 namespace {
 
-volatile std::sig_atomic_t g_stop = 0;
+std::atomic<bool> g_signal{false}; // lock-free: safe to set in a signal handler
 
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) { g_signal.store(true, std::memory_order_relaxed); }
 
 std::string ip_text(wire::Ipv4Addr a) {
     return fmt::format("{}.{}.{}.{}", a.value >> 24, (a.value >> 16) & 0xff, (a.value >> 8) & 0xff, a.value & 0xff);
@@ -47,6 +54,39 @@ std::string mac_text(wire::MacAddr m) {
                        m.bytes[4], m.bytes[5]);
 }
 
+/// What a loop shows the main lcore for its once-a-second line: a copy made
+/// ten times a second under a lock, never the live counters.
+struct Glimpse {
+    bench::ServerStats server;
+    std::size_t connections = 0;
+    std::uint64_t retransmits = 0;
+    std::uint64_t drops = 0;
+};
+
+/// One run loop and what it drives, on one lcore.
+struct Worker {
+    unsigned index = 0;
+    unsigned lcore = 0;
+    std::unique_ptr<engine::Engine> engine;
+    std::unique_ptr<runtime::RunLoop> loop;
+    std::unique_ptr<bench::Server> server;
+    std::unique_ptr<bench::Client> client;
+    std::mutex mutex;
+    Glimpse glimpse;
+    std::size_t connections_at_exit = 0;
+};
+
+struct Run {
+    const bench::Options& options;
+    const time::TscClock& clock;
+    runtime::Port& port;
+    runtime::Steering& steering;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::atomic<bool> stop{false};
+    std::atomic<unsigned> finished{0};
+    time::Instant start;
+};
+
 std::uint64_t frame_drops(const engine::EngineCounters& c) {
     std::uint64_t n = 0;
     for (const std::uint64_t d : c.frame_drops) {
@@ -55,63 +95,204 @@ std::uint64_t frame_drops(const engine::EngineCounters& c) {
     return n;
 }
 
-int run_server(engine::Engine& eng, runtime::RunLoop& loop, const time::TscClock& clock, const bench::Options& o,
-               runtime::Port& port) {
-    for (const std::uint16_t p : o.listen) {
-        if (!eng.listen(p).ok()) {
-            fmt::print(stderr, "synack-bench: option --listen: port {} given twice\n", p);
-            return 2;
+void take_glimpse(Worker& w) {
+    const auto& c = w.engine->counters();
+    std::lock_guard lock(w.mutex);
+    w.glimpse.server = w.server ? w.server->stats() : bench::ServerStats{};
+    w.glimpse.connections = w.engine->connections();
+    w.glimpse.retransmits = c.tcp.retransmits;
+    w.glimpse.drops = frame_drops(c) + w.loop->port_counters().tx_dropped + w.loop->steering_counters().ring_full;
+}
+
+/// The main lcore's once-a-second line, summed over the loops' glimpses.
+void print_line(Run& run, time::Instant now, Glimpse& last) {
+    Glimpse sum;
+    for (auto& w : run.workers) {
+        std::lock_guard lock(w->mutex);
+        sum.server.accepted += w->glimpse.server.accepted;
+        sum.server.closed += w->glimpse.server.closed;
+        sum.server.bytes_in += w->glimpse.server.bytes_in;
+        sum.server.bytes_out += w->glimpse.server.bytes_out;
+        sum.connections += w->glimpse.connections;
+        sum.retransmits += w->glimpse.retransmits;
+        sum.drops += w->glimpse.drops;
+    }
+    fmt::print("{:6.1f}s conns {} (+{} -{}) in {:.1f} MB/s out {:.1f} MB/s retransmits {} drops {}\n",
+               static_cast<double>((now - run.start).us()) / 1e6, sum.connections,
+               sum.server.accepted - last.server.accepted, sum.server.closed - last.server.closed,
+               static_cast<double>(sum.server.bytes_in - last.server.bytes_in) / 1e6,
+               static_cast<double>(sum.server.bytes_out - last.server.bytes_out) / 1e6, sum.retransmits, sum.drops);
+    std::fflush(stdout);
+    last = sum;
+}
+
+/// Keeps a finished loop running (steering and TX hand-off for the others)
+/// until every loop has finished.
+void wait_for_the_others(Run& run, Worker& w) {
+    run.finished.fetch_add(1);
+    while (run.finished.load() < run.workers.size()) {
+        w.loop->once();
+    }
+    w.loop->publish();
+}
+
+void serve(Run& run, Worker& w) {
+    const auto& o = run.options;
+    const auto& clock = run.clock;
+    time::Instant next_glimpse = clock.now();
+    time::Instant next_line = run.start + time::Duration::from_s(1);
+    Glimpse last;
+    while (!run.stop.load(std::memory_order_relaxed)) {
+        w.loop->once();
+        w.server->step();
+        const time::Instant now = clock.now();
+        if (now >= next_glimpse) {
+            take_glimpse(w);
+            next_glimpse = now + time::Duration::from_ms(100);
+        }
+        if (w.index != 0) {
+            continue;
+        }
+        // The main lcore watches the clock and the signals for everyone.
+        if (g_signal.load(std::memory_order_relaxed) ||
+            (o.duration_s > 0 && now - run.start >= time::Duration::from_s(static_cast<std::int64_t>(o.duration_s)))) {
+            run.stop.store(true);
+        }
+        if (now >= next_line) {
+            print_line(run, now, last);
+            next_line += time::Duration::from_s(1);
         }
     }
-    bench::Server server(eng, o);
-    fmt::print("synack-bench {}: {} server on port {} ({}), {}/{} at {}, listening on", synack::version(),
-               bench::to_string(o.mode), o.port_id, port.driver(), ip_text(o.ip), o.prefix_len, mac_text(port.mac()));
+    w.connections_at_exit = w.engine->connections();
+    // Close: FINs go out; give them two seconds, then reset the rest.
+    w.server->close_all();
+    const time::Instant grace = clock.now() + time::Duration::from_s(2);
+    while (w.engine->connections() != 0 && clock.now() < grace) {
+        w.loop->once();
+        w.server->step();
+    }
+    w.server->abort_all();
+    w.loop->once();
+    wait_for_the_others(run, w);
+}
+
+void connect(Run& run, Worker& w) {
+    const auto& clock = run.clock;
+    const time::Duration limit =
+        time::Duration::from_s(run.options.duration_s > 0 ? static_cast<std::int64_t>(run.options.duration_s) : 600);
+    w.client->start(clock.now());
+    while (!g_signal.load(std::memory_order_relaxed) && !w.client->done() && clock.now() - run.start < limit) {
+        w.loop->once();
+        w.client->step();
+    }
+    // TIME-WAIT records and the last ACKs: a moment for them to leave.
+    const time::Instant settle = clock.now() + time::Duration::from_ms(200);
+    while (clock.now() < settle) {
+        w.loop->once();
+    }
+    wait_for_the_others(run, w);
+}
+
+struct Launch {
+    Run* run;
+    Worker* worker;
+};
+
+int on_lcore(void* arg) {
+    auto* l = static_cast<Launch*>(arg);
+    if (l->run->options.role == bench::Role::client) {
+        connect(*l->run, *l->worker);
+    } else {
+        serve(*l->run, *l->worker);
+    }
+    return 0;
+}
+
+/// Runs every loop, worker 0 on this (the main) lcore, and waits for all.
+void run_all(Run& run) {
+    std::vector<Launch> launches;
+    for (auto& w : run.workers) {
+        launches.push_back(Launch{&run, w.get()});
+    }
+    for (std::size_t i = 1; i < run.workers.size(); ++i) {
+        rte_eal_remote_launch(on_lcore, &launches[i], run.workers[i]->lcore);
+    }
+    on_lcore(&launches[0]);
+    rte_eal_mp_wait_lcore();
+}
+
+std::string steering_json(const Run& run) {
+    runtime::SteeringCounters s;
+    std::string per_loop;
+    for (const auto& w : run.workers) {
+        const auto& c = w->loop->steering_counters();
+        s.passed += c.passed;
+        s.taken += c.taken;
+        s.ring_full += c.ring_full;
+        s.rss_mismatches += c.rss_mismatches;
+        s.arp_copies += c.arp_copies;
+        s.tx_handed_off += c.tx_handed_off;
+        per_loop += fmt::format("{}{{\"lcore\": {}, \"rx\": {}, \"segments_in\": {}, \"connections_opened\": {}}}",
+                                per_loop.empty() ? "" : ", ", w->lcore, w->loop->port_counters().rx_packets,
+                                w->engine->counters().tcp.segments_in, w->engine->counters().connections_opened);
+    }
+    return fmt::format("\"loops\": {}, \"steering\": {{\"mode\": \"{}\", \"passed\": {}, \"taken\": {}, "
+                       "\"ring_full\": {}, \"rss_mismatches\": {}, \"arp_copies\": {}, \"tx_handed_off\": {}}}, "
+                       "\"per_loop\": [{}]",
+                       run.workers.size(), runtime::to_string(run.steering.mode()), s.passed, s.taken, s.ring_full,
+                       s.rss_mismatches, s.arp_copies, s.tx_handed_off, per_loop);
+}
+
+int run_server(Run& run) {
+    const auto& o = run.options;
+    for (auto& w : run.workers) {
+        w->server = std::make_unique<bench::Server>(*w->engine, o);
+        for (const std::uint16_t p : o.listen) {
+            if (!w->engine->listen(p).ok()) {
+                fmt::print(stderr, "synack-bench: option --listen: port {} given twice\n", p);
+                return 2;
+            }
+        }
+    }
+    fmt::print("synack-bench {}: {} server on port {} ({}), {}/{} at {}, MTU {}, {} run loop(s), listening on",
+               synack::version(), bench::to_string(o.mode), o.port_id, run.port.driver(), ip_text(o.ip), o.prefix_len,
+               mac_text(run.port.mac()), run.port.mtu(), run.workers.size());
     for (const std::uint16_t p : o.listen) {
         fmt::print(" {}", p);
     }
     fmt::print("\n");
     std::fflush(stdout);
-    eng.announce();
+    run.workers[0]->engine->announce();
+    run.start = run.clock.now();
+    run_all(run);
+    const time::Instant end = run.clock.now();
+    run.port.stop();
 
-    const time::Instant start = clock.now();
-    time::Instant next_line = start + time::Duration::from_s(1);
-    bench::ServerStats last;
-    while (g_stop == 0) {
-        loop.once();
-        server.step();
-        const time::Instant now = clock.now();
-        if (o.duration_s > 0 && now - start >= time::Duration::from_s(static_cast<std::int64_t>(o.duration_s))) {
-            break;
+    bench::ServerStats s;
+    engine::EngineCounters c;
+    runtime::PortCounters pc;
+    std::size_t connections_at_exit = 0;
+    for (const auto& w : run.workers) {
+        const auto& ws = w->server->stats();
+        const auto& e = w->engine->counters();
+        s.accepted += ws.accepted;
+        s.bytes_in += ws.bytes_in;
+        s.bytes_out += ws.bytes_out;
+        s.pattern_errors += ws.pattern_errors;
+        c.tcp.segments_in += e.tcp.segments_in;
+        c.tcp.segments_out += e.tcp.segments_out;
+        c.tcp.retransmits += e.tcp.retransmits;
+        c.arp_requests_sent += e.arp_requests_sent;
+        c.arp_replies_sent += e.arp_replies_sent;
+        c.icmp_echo_replies += e.icmp_echo_replies;
+        for (std::size_t i = 0; i < engine::frame_drop_count; ++i) {
+            c.frame_drops[i] += e.frame_drops[i];
         }
-        if (now >= next_line) {
-            const auto& s = server.stats();
-            const auto& c = eng.counters();
-            fmt::print("{:6.1f}s conns {} (+{} -{}) in {:.1f} MB/s out {:.1f} MB/s retransmits {} drops {}\n",
-                       static_cast<double>((now - start).us()) / 1e6, eng.connections(),
-                       s.accepted - last.accepted, s.closed - last.closed,
-                       static_cast<double>(s.bytes_in - last.bytes_in) / 1e6,
-                       static_cast<double>(s.bytes_out - last.bytes_out) / 1e6, c.tcp.retransmits,
-                       frame_drops(c) + port.counters().tx_dropped);
-            std::fflush(stdout);
-            last = s;
-            next_line += time::Duration::from_s(1);
-        }
+        pc.rx_packets += w->loop->port_counters().rx_packets;
+        pc.tx_packets += w->loop->port_counters().tx_packets;
+        pc.tx_dropped += w->loop->port_counters().tx_dropped;
+        connections_at_exit += w->connections_at_exit;
     }
-    const std::size_t connections_at_exit = eng.connections();
-    // Close: FINs go out; give them two seconds, then reset the rest.
-    server.close_all();
-    const time::Instant grace = clock.now() + time::Duration::from_s(2);
-    while (eng.connections() != 0 && clock.now() < grace) {
-        loop.once();
-        server.step();
-    }
-    server.abort_all();
-    loop.once();
-    const time::Instant end = clock.now();
-    port.stop();
-
-    const auto& s = server.stats();
-    const auto& c = eng.counters();
     std::string drops;
     for (std::size_t i = 0; i < engine::frame_drop_count; ++i) {
         drops += fmt::format("{}\"{}\": {}", i == 0 ? "" : ", ", engine::to_string(static_cast<engine::FrameDrop>(i)),
@@ -120,43 +301,81 @@ int run_server(engine::Engine& eng, runtime::RunLoop& loop, const time::TscClock
     fmt::print("{{\"mode\": \"{}\", \"seconds\": {:.3f}, \"accepted\": {}, \"bytes_in\": {}, \"bytes_out\": {}, "
                "\"segments_in\": {}, \"segments_out\": {}, \"retransmits\": {}, \"arp_requests\": {}, \"arp_replies\": {}, "
                "\"icmp_echo_replies\": {}, \"pattern_errors\": {}, \"connections_at_exit\": {}, "
-               "\"frame_drops\": {{{}}}, \"port\": {{\"rx\": {}, \"tx\": {}, \"tx_dropped\": {}}}}}\n",
-               bench::to_string(o.mode), static_cast<double>((end - start).us()) / 1e6, s.accepted, s.bytes_in,
-               s.bytes_out, c.tcp.segments_in, c.tcp.segments_out, c.tcp.retransmits, c.arp_requests_sent, c.arp_replies_sent,
-               c.icmp_echo_replies, s.pattern_errors, connections_at_exit, drops, port.counters().rx_packets,
-               port.counters().tx_packets,
-               port.counters().tx_dropped);
+               "\"frame_drops\": {{{}}}, \"port\": {{\"rx\": {}, \"tx\": {}, \"tx_dropped\": {}}}, {}}}\n",
+               bench::to_string(o.mode), static_cast<double>((end - run.start).us()) / 1e6, s.accepted, s.bytes_in,
+               s.bytes_out, c.tcp.segments_in, c.tcp.segments_out, c.tcp.retransmits, c.arp_requests_sent,
+               c.arp_replies_sent, c.icmp_echo_replies, s.pattern_errors, connections_at_exit, drops, pc.rx_packets,
+               pc.tx_packets, pc.tx_dropped, steering_json(run));
     return EXIT_SUCCESS;
 }
 
-int run_client(engine::Engine& eng, runtime::RunLoop& loop, const time::TscClock& clock, const bench::Options& o,
-               runtime::Port& port) {
-    fmt::print("synack-bench {}: echo client on port {} ({}), {}/{} at {}, {} connection(s) to {}:{}, {} bytes each\n",
-               synack::version(), o.port_id, port.driver(), ip_text(o.ip), o.prefix_len, mac_text(port.mac()),
-               o.connections, ip_text(o.connect_ip), o.connect_port, o.source_bytes);
+int run_client(Run& run) {
+    const auto& o = run.options;
+    const auto loops = static_cast<std::uint32_t>(run.workers.size());
+    for (auto& w : run.workers) {
+        // The connections, shared out: loop i opens every loop-th one.
+        const std::uint32_t share = o.connections / loops + (w->index < o.connections % loops ? 1 : 0);
+        w->client = std::make_unique<bench::Client>(*w->engine, o, share);
+    }
+    fmt::print("synack-bench {}: echo client on port {} ({}), {}/{} at {}, {} run loop(s), {} connection(s) to {}:{}, "
+               "{} bytes each\n",
+               synack::version(), o.port_id, run.port.driver(), ip_text(o.ip), o.prefix_len, mac_text(run.port.mac()),
+               loops, o.connections, ip_text(o.connect_ip), o.connect_port, o.source_bytes);
     std::fflush(stdout);
-    bench::Client client(eng, o);
-    eng.announce();
-    const time::Instant start = clock.now();
-    client.start(start);
-    const time::Duration limit = time::Duration::from_s(o.duration_s > 0 ? static_cast<std::int64_t>(o.duration_s) : 600);
-    while (g_stop == 0 && !client.done() && clock.now() - start < limit) {
-        loop.once();
-        client.step();
+    run.workers[0]->engine->announce();
+    run.start = run.clock.now();
+    run_all(run);
+    bench::ClientStats s;
+    std::uint64_t retransmits = 0;
+    std::uint64_t arp_requests = 0;
+    for (const auto& w : run.workers) {
+        const auto& ws = w->client->stats();
+        s.connected += ws.connected;
+        s.completed += ws.completed;
+        s.failed += ws.failed;
+        s.bytes_out += ws.bytes_out;
+        s.bytes_in += ws.bytes_in;
+        s.echo_errors += ws.echo_errors;
+        retransmits += w->engine->counters().tcp.retransmits;
+        arp_requests += w->engine->counters().arp_requests_sent;
     }
-    // TIME-WAIT records and the last ACKs: a moment for them to leave.
-    const time::Instant settle = clock.now() + time::Duration::from_ms(200);
-    while (clock.now() < settle) {
-        loop.once();
-    }
-    const auto& s = client.stats();
-    const double secs = static_cast<double>((clock.now() - start).us()) / 1e6;
+    const double secs = static_cast<double>((run.clock.now() - run.start).us()) / 1e6;
     fmt::print("{{\"role\": \"client\", \"seconds\": {:.3f}, \"connections\": {}, \"connected\": {}, "
                "\"completed\": {}, \"failed\": {}, \"bytes_out\": {}, \"bytes_in\": {}, \"echo_errors\": {}, "
-               "\"retransmits\": {}, \"arp_requests\": {}}}\n",
+               "\"retransmits\": {}, \"arp_requests\": {}, {}}}\n",
                secs, o.connections, s.connected, s.completed, s.failed, s.bytes_out, s.bytes_in, s.echo_errors,
-               eng.counters().tcp.retransmits, eng.counters().arp_requests_sent);
+               retransmits, arp_requests, steering_json(run));
     return s.completed == o.connections ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/// Builds the loops, runs the role, and tears the loops down.
+int run_role(const bench::Options& o, runtime::Port& port, runtime::Steering& steering) {
+    time::TscClock clock;
+    Run run{o, clock, port, steering, {}};
+    unsigned lcore = rte_get_main_lcore();
+    for (unsigned i = 0; i < steering.workers(); ++i) {
+        auto w = std::make_unique<Worker>();
+        w->index = i;
+        w->lcore = lcore;
+        engine::EngineConfig ec;
+        ec.ipv4 = o.ip;
+        ec.prefix_len = o.prefix_len;
+        ec.gateway = o.gateway;
+        ec.mac = port.mac();
+        ec.tx_checksum = port.tx_checksum();
+        ec.max_connections = o.max_connections;
+        ec.tcp.mss = static_cast<std::uint16_t>(port.mtu() - 40); // IPv4 and TCP headers without options
+        ec.secret = SipKey{rte_rand(), rte_rand()};
+        ec.arp_responder = i == 0;
+        if (steering.workers() > 1) {
+            ec.owns_tuple = [&steering, i](const tcp::FourTuple& t) { return steering.owns(i, t); };
+        }
+        w->engine = std::make_unique<engine::Engine>(ec, port.pool(), clock.now());
+        w->loop = std::make_unique<runtime::RunLoop>(port, *w->engine, clock, lcore, steering, i);
+        run.workers.push_back(std::move(w));
+        lcore = rte_get_next_lcore(lcore, 1, 0);
+    }
+    return o.role == bench::Role::client ? run_client(run) : run_server(run);
 }
 
 } // namespace
@@ -179,33 +398,29 @@ int main(int argc, char** argv) {
     runtime::PortConfig pc;
     pc.port_id = o.port_id;
     pc.mbufs = o.mbufs;
+    pc.mtu = o.mtu;
+    pc.queues = static_cast<std::uint16_t>(rte_lcore_count());
     auto port = runtime::Port::open(pc);
     if (!port) {
         fmt::print(stderr, "synack-bench: {}\n", runtime::to_string(o.port_id, port.error()));
         rte_eal_cleanup();
-        return 1;
+        return port.error().code == ERANGE ? 2 : 1;
     }
     int status = EXIT_SUCCESS;
     {
-        time::TscClock clock;
-        engine::EngineConfig ec;
-        ec.ipv4 = o.ip;
-        ec.prefix_len = o.prefix_len;
-        ec.gateway = o.gateway;
-        ec.mac = port->mac();
-        ec.tx_checksum = port->tx_checksum();
-        ec.max_connections = o.max_connections;
-        ec.secret = SipKey{rte_rand(), rte_rand()};
-        engine::Engine eng(ec, port->pool(), clock.now());
-        runtime::register_telemetry();
-        runtime::RunLoop loop(*port, eng, clock, rte_lcore_id());
-        std::signal(SIGINT, on_signal);
-        std::signal(SIGTERM, on_signal);
-        status = o.role == bench::Role::client ? run_client(eng, loop, clock, o, *port)
-                                               : run_server(eng, loop, clock, o, *port);
+        auto steering = runtime::Steering::create(*port, rte_lcore_count());
+        if (!steering) {
+            fmt::print(stderr, "synack-bench: {}\n", runtime::to_string(o.port_id, steering.error()));
+            status = EXIT_FAILURE;
+        } else {
+            runtime::register_telemetry();
+            std::signal(SIGINT, on_signal);
+            std::signal(SIGTERM, on_signal);
+            status = run_role(o, *port, **steering);
+        }
+        // The engines are gone; the steering rings are emptied as they go.
     }
-    // The engine is gone and the port closed (its rings emptied): every
-    // mbuf must be back in the pool.
+    // The port closed (its rings emptied): every mbuf must be back in the pool.
     port->close();
     const unsigned in_use = rte_mempool_in_use_count(port->pool());
     if (in_use != 0) {

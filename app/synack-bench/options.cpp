@@ -68,7 +68,8 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         ("bytes", po::value<std::string>(), "source mode: bytes to send per connection (default 1 GiB)")
         ("duration", po::value<std::string>(), "seconds to run (default: until SIGINT or SIGTERM)")
         ("mbufs", po::value<std::string>(), "mbufs in the port's pool (default 65535)")
-        ("max-connections", po::value<std::string>(), "connections at once (default 16384)")
+        ("max-connections", po::value<std::string>(), "connections at once, per run loop (default 16384)")
+        ("mtu", po::value<std::string>(), "the port's IP MTU, 68 to 9600 (default: the port's own)")
         ("connect", po::value<std::string>(), "client: the echo server, a.b.c.d:port (required)")
         ("connections", po::value<std::string>(), "client: connections at once (default 1)")
         ("close-first", po::value<std::string>(), "client: who closes first, client or server (default client)");
@@ -190,6 +191,14 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
             return bad("max-connections", s, "is not a count from 1 to 4194304");
         }
         o.max_connections = *v;
+    }
+    if (vm.count("mtu") != 0) {
+        const std::string s = vm["mtu"].as<std::string>();
+        const auto v = number(s, 9600);
+        if (!v || *v < 68) {
+            return bad("mtu", s, "is not an MTU from 68 (RFC 791) to 9600");
+        }
+        o.mtu = static_cast<std::uint16_t>(*v);
     }
     if (o.role == Role::client) {
         if (o.mode != Mode::echo) {

@@ -27,7 +27,8 @@ struct Options {
     std::uint64_t source_bytes = 1ULL << 30; // per connection, in source mode
     double duration_s = 0;                   // 0: until SIGINT or SIGTERM
     std::uint32_t mbufs = 65535;
-    std::uint32_t max_connections = 16384;
+    std::uint32_t max_connections = 16384; // per run loop
+    std::uint16_t mtu = 0;                 // 0: the port's own
     // client: connect to connect_ip:connect_port over `connections`
     // connections, each sending `source_bytes` and checking the echo.
     wire::Ipv4Addr connect_ip;

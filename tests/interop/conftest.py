@@ -69,6 +69,22 @@ class Link:
             raise AssertionError(f"peer {action} failed ({r.returncode}): {r.stdout} {r.stderr}")
         return json.loads(r.stdout) if r.stdout.strip() else {}
 
+    def tap_if(self):
+        """The name for a TAP PMD interface of this link."""
+        return f"st{self.host_if[2:]}"[:15]
+
+    def attach_tap(self):
+        """Moves the TAP PMD's interface (made in our namespace when
+        synack-bench started) into the link's namespace, where the kernel
+        peer's address moves to it."""
+        tap = self.tap_if()
+        run("ip", "link", "set", tap, "netns", self.ns)
+        self.sh("ip", "addr", "flush", "dev", self.peer_if)
+        self.sh("ip", "link", "set", tap, "up")
+        self.sh("ip", "addr", "add", f"{self.peer_ip}/24", "dev", tap)
+        self.sh("ethtool", "-K", tap, "tx", "off", check=False)
+        time.sleep(0.5)
+
     def sh(self, *cmd, check=True):
         return run("ip", "netns", "exec", self.ns, *cmd, check=check)
 
@@ -80,13 +96,13 @@ class Link:
 class Bench:
     """synack-bench serving on the host end of a Link."""
 
-    def __init__(self, path, link, *args, vdev=None, telemetry=False):
+    def __init__(self, path, link, *args, vdev=None, telemetry=False, lcores="0"):
         self.link = link
         vdev = vdev or f"net_af_packet0,iface={link.host_if}"
         # With telemetry, EAL makes its socket under /var/run/dpdk/<prefix>/.
         self.prefix = link.ns if telemetry else None
         eal = ["--file-prefix", self.prefix] if telemetry else ["--no-telemetry"]
-        cmd = [path, "--no-pci", "--no-huge", "--no-shconf", *eal, "-m", "512",
+        cmd = [path, "-l", lcores, "--no-pci", "--no-huge", "--no-shconf", *eal, "-m", "512",
                "--log-level=lib.*:error", f"--vdev={vdev}", "--", "server", "--ip", f"{link.synack_ip}/24",
                "--max-connections", "4096", *args]
         self.log = open(f"/tmp/{link.ns}.log", "w+")
@@ -145,11 +161,12 @@ class Bench:
         pathlib.Path(self.log.name).unlink(missing_ok=True)
 
 
-def run_client(path, link, *args, timeout=120):
+def run_client(path, link, *args, timeout=120, lcores="0", vdev=None):
     """synack-bench as the client on the host end of a Link: returns
     (exit status, JSON summary, all output)."""
-    cmd = [path, "--no-pci", "--no-huge", "--no-shconf", "--no-telemetry", "-m", "512",
-           "--log-level=lib.*:error", f"--vdev=net_af_packet0,iface={link.host_if}", "--", "client",
+    vdev = vdev or f"net_af_packet0,iface={link.host_if}"
+    cmd = [path, "-l", lcores, "--no-pci", "--no-huge", "--no-shconf", "--no-telemetry", "-m", "512",
+           "--log-level=lib.*:error", f"--vdev={vdev}", "--", "client",
            "--ip", f"{link.synack_ip}/24", *args]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     lines = r.stdout.strip().splitlines()

@@ -40,16 +40,8 @@ def test_20_mib_each_way_through_5_percent_loss(link, bench):
 def test_handshake_and_echo_over_tap(link, bench):
     # The TAP PMD makes its interface in our namespace; it is moved into the
     # test's namespace, where the kernel peer gets the address.
-    tap = f"st{link.host_if[2:]}"[:15]
-    b = bench("--mode", "echo", vdev=f"net_tap0,iface={tap}")
-    link.tap = tap
-    run = __import__("subprocess").run
-    run(["ip", "link", "set", tap, "netns", link.ns], check=True)
-    link.sh("ip", "addr", "flush", "dev", link.peer_if)
-    link.sh("ip", "link", "set", tap, "up")
-    link.sh("ip", "addr", "add", f"{link.peer_ip}/24", "dev", tap)
-    link.sh("ethtool", "-K", tap, "tx", "off", check=False)
-    time.sleep(0.5)
+    b = bench("--mode", "echo", vdev=f"net_tap0,iface={link.tap_if()}")
+    link.attach_tap()
     assert link.peer("echo", 5001, 1)["ok"]
     r = link.peer("echo", 5001, MIB)
     assert r["ok"] and r["bytes"] == MIB

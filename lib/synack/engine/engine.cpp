@@ -438,7 +438,7 @@ void Engine::handle_arp(wire::Bytes payload, time::Instant now) noexcept {
         neighbors_.learn(arp->sender_ip, arp->sender_mac, for_us, now,
                          [this](rte_mbuf* m, wire::MacAddr mac) noexcept { transmit(wire::MbufPtr(m), mac); });
     }
-    if (for_us && arp->is_request()) {
+    if (for_us && arp->is_request() && config_.arp_responder) {
         send_arp(static_cast<std::uint16_t>(wire::ArpOp::reply), arp->sender_mac, arp->sender_ip, arp->sender_mac);
     }
 }
@@ -600,7 +600,7 @@ Result<ConnId, ConnectError> Engine::connect(wire::Ipv4Addr dst, std::uint16_t p
         tuple.local_port = next_port_;
         next_port_ = next_port_ == config_.ephemeral_port_max ? config_.ephemeral_port_min
                                                               : static_cast<std::uint16_t>(next_port_ + 1);
-        found = !tuple_in_use(tuple);
+        found = (!config_.owns_tuple || config_.owns_tuple(tuple)) && !tuple_in_use(tuple);
     }
     if (!found) {
         return Err{ConnectError::no_local_port};

@@ -30,6 +30,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -64,6 +65,13 @@ struct EngineConfig {
     std::uint32_t event_queue = 8192;
     std::uint16_t ephemeral_port_min = 32768;
     std::uint16_t ephemeral_port_max = 60999;
+    /// An active open takes only an ephemeral port this accepts. With several
+    /// engines on one port: whether the replies will be steered back to this
+    /// engine (runtime/steering.hpp). Empty: any port. Called only in connect().
+    std::function<bool(const tcp::FourTuple&)> owns_tuple;
+    /// Whether to answer ARP requests for our address. With several engines
+    /// on one port all of them learn from ARP, and one answers.
+    bool arp_responder = true;
     /// Secret for ISNs (RFC 6528) and the flow hash; draw it at random.
     SipKey secret;
     wire::TxChecksumCaps tx_checksum;

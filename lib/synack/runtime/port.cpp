@@ -1,12 +1,15 @@
 #include <synack/runtime/port.hpp>
 
 #include <synack/runtime/log.hpp>
+#include <synack/runtime/toeplitz.hpp>
 
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <string_view>
 #include <utility>
 
 namespace synack::runtime {
@@ -17,9 +20,39 @@ Err<PortError> failed(const char* call, int rc) {
     return Err{PortError{call, rc < 0 ? -rc : rte_errno}};
 }
 
+/// What RSS the port applies once started, or nullopt when it will not say.
+std::optional<RssState> read_rss(std::uint16_t id, const rte_eth_dev_info& info) {
+    RssState rss;
+    rss.key.resize(info.hash_key_size != 0 ? info.hash_key_size : rss_key_len);
+    rte_eth_rss_conf conf{};
+    conf.rss_key = rss.key.data();
+    conf.rss_key_len = static_cast<std::uint8_t>(rss.key.size());
+    if (rte_eth_dev_rss_hash_conf_get(id, &conf) != 0 || conf.rss_hf == 0 || info.reta_size == 0 ||
+        conf.rss_key_len < Toeplitz::max_input + 4) {
+        return std::nullopt;
+    }
+    rss.key.resize(conf.rss_key_len);
+    rss.hash_functions = conf.rss_hf;
+    std::vector<rte_eth_rss_reta_entry64> groups((info.reta_size + RTE_ETH_RETA_GROUP_SIZE - 1) /
+                                                 RTE_ETH_RETA_GROUP_SIZE);
+    for (auto& g : groups) {
+        g.mask = ~0ULL;
+    }
+    if (rte_eth_dev_rss_reta_query(id, groups.data(), info.reta_size) != 0) {
+        return std::nullopt;
+    }
+    for (std::uint16_t i = 0; i < info.reta_size; ++i) {
+        rss.reta.push_back(groups[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE]);
+    }
+    return rss;
+}
+
 } // namespace
 
 std::string to_string(std::uint16_t port, PortError e) {
+    if (e.code == ERANGE && std::string_view(e.call) == "MTU") {
+        return fmt::format("port {}: MTU {} is outside what the port takes ({} to {})", port, e.asked, e.low, e.high);
+    }
     if (e.code == ENODEV) {
         return fmt::format("port {}: no such port ({} available; pass --vdev or an allow-listed device)", port,
                            rte_eth_dev_count_avail());
@@ -40,17 +73,58 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
     p.id_ = id;
     p.driver_ = info.driver_name != nullptr ? info.driver_name : "?";
 
+    // Queues: a pair per run loop where the port has them. A port that
+    // cannot do RSS yet has several queues fed by a rule of its own (the
+    // kernel's fanout behind AF_PACKET's qpairs) delivers to all of them
+    // whether configured or not, so all are set up and polled.
+    const bool can_rss = info.flow_type_rss_offloads != 0;
+    std::uint16_t want = std::max<std::uint16_t>(config.queues, 1);
+    if (!can_rss && p.driver_ == "net_af_packet") {
+        want = std::max(want, info.max_rx_queues);
+    }
+    p.rx_queues_ = std::min(want, info.max_rx_queues);
+    p.tx_queues_ = std::min(want, info.max_tx_queues);
+
     // Checksums: offloaded where the port can, computed by the engine where
     // it cannot (wire/build.hpp writes the same bytes either way).
     rte_eth_conf conf{};
     const std::uint64_t tx_wanted = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
-    const std::uint64_t rx_wanted = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
+    const std::uint64_t rx_wanted =
+        RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_RSS_HASH;
     conf.txmode.offloads = info.tx_offload_capa & tx_wanted;
     conf.rxmode.offloads = info.rx_offload_capa & rx_wanted;
     p.tx_caps_.ipv4 = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
     p.tx_caps_.tcp = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0;
-    if (const int rc = rte_eth_dev_configure(id, 1, 1, &conf); rc != 0) {
+    // RSS over the addresses and TCP ports, with a symmetric key of the
+    // length the port takes (DESIGN.md "Steering").
+    std::vector<std::uint8_t> key(info.hash_key_size != 0 ? info.hash_key_size : rss_key_len);
+    const auto pattern = symmetric_rss_key();
+    for (std::size_t i = 0; i < key.size(); ++i) {
+        key[i] = pattern[i % 2];
+    }
+    if (p.rx_queues_ > 1 && can_rss) {
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_key = key.data();
+        conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<std::uint8_t>(key.size());
+        conf.rx_adv_conf.rss_conf.rss_hf =
+            info.flow_type_rss_offloads & (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP);
+    }
+    if (config.mtu != 0) {
+        if (config.mtu < info.min_mtu || config.mtu > info.max_mtu) {
+            return Err{PortError{"MTU", ERANGE, config.mtu, info.min_mtu, info.max_mtu}};
+        }
+        conf.rxmode.mtu = config.mtu;
+    }
+    if (const int rc = rte_eth_dev_configure(id, p.rx_queues_, p.tx_queues_, &conf); rc != 0) {
         return failed("rte_eth_dev_configure", rc);
+    }
+    if (config.mtu != 0) {
+        if (const int rc = rte_eth_dev_set_mtu(id, config.mtu); rc != 0) {
+            return failed("rte_eth_dev_set_mtu", rc);
+        }
+    }
+    if (const int rc = rte_eth_dev_get_mtu(id, &p.mtu_); rc != 0) {
+        return failed("rte_eth_dev_get_mtu", rc);
     }
     std::uint16_t rx_desc = config.rx_descriptors;
     std::uint16_t tx_desc = config.tx_descriptors;
@@ -59,17 +133,25 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
     }
     const int socket = rte_eth_dev_socket_id(id);
     const std::string pool_name = fmt::format("synack_p{}", id);
-    p.pool_ = rte_pktmbuf_pool_create(pool_name.c_str(), config.mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+    // A whole frame of the MTU fits one mbuf: the engine parses contiguous frames.
+    const std::uint32_t frame = p.mtu_ + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+    const auto data_room = static_cast<std::uint16_t>(
+        RTE_PKTMBUF_HEADROOM + std::max<std::uint32_t>(frame, RTE_MBUF_DEFAULT_DATAROOM));
+    p.pool_ = rte_pktmbuf_pool_create(pool_name.c_str(), config.mbufs, 256, 0, data_room,
                                       socket < 0 ? SOCKET_ID_ANY : socket);
     if (p.pool_ == nullptr) {
         return Err{PortError{"rte_pktmbuf_pool_create", rte_errno}};
     }
-    if (const int rc = rte_eth_rx_queue_setup(id, 0, rx_desc, static_cast<unsigned>(socket), nullptr, p.pool_);
-        rc != 0) {
-        return failed("rte_eth_rx_queue_setup", rc);
+    for (std::uint16_t q = 0; q < p.rx_queues_; ++q) {
+        if (const int rc = rte_eth_rx_queue_setup(id, q, rx_desc, static_cast<unsigned>(socket), nullptr, p.pool_);
+            rc != 0) {
+            return failed("rte_eth_rx_queue_setup", rc);
+        }
     }
-    if (const int rc = rte_eth_tx_queue_setup(id, 0, tx_desc, static_cast<unsigned>(socket), nullptr); rc != 0) {
-        return failed("rte_eth_tx_queue_setup", rc);
+    for (std::uint16_t q = 0; q < p.tx_queues_; ++q) {
+        if (const int rc = rte_eth_tx_queue_setup(id, q, tx_desc, static_cast<unsigned>(socket), nullptr); rc != 0) {
+            return failed("rte_eth_tx_queue_setup", rc);
+        }
     }
     rte_ether_addr addr{};
     if (const int rc = rte_eth_macaddr_get(id, &addr); rc != 0) {
@@ -80,17 +162,23 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
         return failed("rte_eth_dev_start", rc);
     }
     p.running_ = true;
-    log(RTE_LOG_INFO, "port {} ({}) started: {} RX / {} TX descriptors, {} mbufs; checksum offload TX ipv4 {} tcp {}, "
-        "RX {}; the rest in software",
-        id, p.driver_, rx_desc, tx_desc, config.mbufs, p.tx_caps_.ipv4 ? "on" : "off", p.tx_caps_.tcp ? "on" : "off",
-        conf.rxmode.offloads != 0 ? "on" : "off");
+    if (p.rx_queues_ > 1 && can_rss) {
+        p.rss_ = read_rss(id, info);
+    }
+    log(RTE_LOG_INFO, "port {} ({}) started: {} RX / {} TX queues of {} / {} descriptors, MTU {}, {} mbufs; RSS {}; "
+        "checksum offload TX ipv4 {} tcp {}, RX {}; the rest in software",
+        id, p.driver_, p.rx_queues_, p.tx_queues_, rx_desc, tx_desc, p.mtu_, config.mbufs,
+        p.rss_ ? fmt::format("{}-entry RETA", p.rss_->reta.size()) : std::string(can_rss ? "unreadable" : "none"),
+        p.tx_caps_.ipv4 ? "on" : "off", p.tx_caps_.tcp ? "on" : "off",
+        (conf.rxmode.offloads & rx_wanted & ~RTE_ETH_RX_OFFLOAD_RSS_HASH) != 0 ? "on" : "off");
     return p;
 }
 
 Port::Port(Port&& o) noexcept
     : id_(o.id_), running_(std::exchange(o.running_, false)), closed_(std::exchange(o.closed_, true)),
       pool_(std::exchange(o.pool_, nullptr)),
-      mac_(o.mac_), tx_caps_(o.tx_caps_), driver_(std::move(o.driver_)), counters_(o.counters_) {}
+      mac_(o.mac_), tx_caps_(o.tx_caps_), driver_(std::move(o.driver_)), rx_queues_(o.rx_queues_),
+      tx_queues_(o.tx_queues_), mtu_(o.mtu_), rss_(std::move(o.rss_)) {}
 
 Port::~Port() {
     if (pool_ != nullptr) {
@@ -114,22 +202,15 @@ void Port::stop() noexcept {
     }
 }
 
-std::uint16_t Port::receive(rte_mbuf** pkts, std::uint16_t max) noexcept {
-    const std::uint16_t n = rte_eth_rx_burst(id_, 0, pkts, max);
-    counters_.rx_packets += n;
-    return n;
-}
-
-void Port::transmit(rte_mbuf** pkts, std::uint16_t n) noexcept {
+std::uint16_t Port::transmit(std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n) noexcept {
     std::uint16_t sent = 0;
     for (int tries = 0; tries < 4 && sent < n; ++tries) {
-        sent += rte_eth_tx_burst(id_, 0, pkts + sent, static_cast<std::uint16_t>(n - sent));
+        sent += rte_eth_tx_burst(id_, queue, pkts + sent, static_cast<std::uint16_t>(n - sent));
     }
-    counters_.tx_packets += sent;
     if (sent < n) {
-        counters_.tx_dropped += n - sent;
         rte_pktmbuf_free_bulk(pkts + sent, n - sent);
     }
+    return sent;
 }
 
 } // namespace synack::runtime

@@ -1,18 +1,23 @@
 #pragma once
-// One ethdev port, set up the way the engine needs it: one RX and one TX
-// queue, a mempool sized from the configuration, the checksum offloads the
-// port reports (the software path otherwise), and its MAC address. The only
-// room that calls rte_eth_*; errors are values that name the call that failed.
+// One ethdev port, set up the way the engines need it: a queue pair per run
+// loop where the port has them, RSS with a symmetric key when it can (read
+// back after start: runtime/steering.hpp checks it), the MTU asked for, a
+// mempool sized from the configuration, the checksum offloads the port
+// reports (the software path otherwise), and its MAC address. The only room
+// that calls rte_eth_*; errors are values that name the call that failed.
 
 #include <synack/base/result.hpp>
 #include <synack/wire/build.hpp>
 #include <synack/wire/bytes.hpp>
 
+#include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace synack::runtime {
 
@@ -23,12 +28,26 @@ struct PortConfig {
     /// Mbufs in the port's pool: RX and TX rings, and what the engine holds
     /// (send and receive buffers, out-of-order data, packets in flight).
     std::uint32_t mbufs = 65535;
+    /// Queue pairs wanted: one per run loop. The port may have fewer (see
+    /// Port::rx_queues()); a port without RSS that spreads packets over
+    /// queues of its own accord (AF_PACKET fanout) has all of them polled.
+    std::uint16_t queues = 1;
+    /// The IP MTU, 0 to leave the port's own (1500 on most).
+    std::uint16_t mtu = 0;
 };
 
+/// One run loop's traffic through the port.
 struct PortCounters {
     std::uint64_t rx_packets = 0;
     std::uint64_t tx_packets = 0;
     std::uint64_t tx_dropped = 0; // refused by the PMD after retrying: freed, counted
+};
+
+/// The RSS the port really applies, read back after start.
+struct RssState {
+    std::vector<std::uint8_t> key;
+    std::vector<std::uint16_t> reta; // hash % reta.size() -> RX queue
+    std::uint64_t hash_functions = 0; // RTE_ETH_RSS_*
 };
 
 /// Why a port could not be opened: the DPDK call that failed and its error
@@ -36,6 +55,10 @@ struct PortCounters {
 struct PortError {
     const char* call;
     int code;
+    // ERANGE from "MTU": the MTU asked for and the range the port takes.
+    std::uint32_t asked = 0;
+    std::uint32_t low = 0;
+    std::uint32_t high = 0;
 };
 /// "port 0: rte_eth_dev_configure failed: Invalid argument".
 std::string to_string(std::uint16_t port, PortError e);
@@ -55,20 +78,27 @@ public:
     wire::TxChecksumCaps tx_checksum() const noexcept { return tx_caps_; }
     const char* driver() const noexcept { return driver_.c_str(); }
     std::uint16_t id() const noexcept { return id_; }
+    std::uint16_t rx_queues() const noexcept { return rx_queues_; }
+    std::uint16_t tx_queues() const noexcept { return tx_queues_; }
+    std::uint16_t mtu() const noexcept { return mtu_; }
+    /// The key and RETA the port reported after start; nullopt when it has
+    /// one RX queue, no RSS, or would not say.
+    const std::optional<RssState>& rss() const noexcept { return rss_; }
 
-    /// Up to max received packets; the caller owns them.
-    std::uint16_t receive(rte_mbuf** pkts, std::uint16_t max) noexcept;
-    /// Transmits n packets, retrying what the PMD does not take at once a few
-    /// times; what it still refuses is freed and counted, never leaked.
-    void transmit(rte_mbuf** pkts, std::uint16_t n) noexcept;
+    /// Up to max packets received on queue; the caller owns them.
+    std::uint16_t receive(std::uint16_t queue, rte_mbuf** pkts, std::uint16_t max) noexcept {
+        return rte_eth_rx_burst(id_, queue, pkts, max);
+    }
+    /// Transmits n packets on queue, retrying what the PMD does not take at
+    /// once a few times; what it still refuses is freed, never leaked.
+    /// Returns how many were sent.
+    std::uint16_t transmit(std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n) noexcept;
     /// Stops the port: no more RX or TX.
     void stop() noexcept;
     /// Stops and closes the port: its queues give back the mbufs they held
     /// (a TAP RX ring is full of them). The pool stays until destruction, so
     /// the caller can check that every mbuf came back.
     void close() noexcept;
-
-    const PortCounters& counters() const noexcept { return counters_; }
 
 private:
     Port() = default;
@@ -80,7 +110,10 @@ private:
     wire::MacAddr mac_;
     wire::TxChecksumCaps tx_caps_;
     std::string driver_;
-    PortCounters counters_;
+    std::uint16_t rx_queues_ = 1;
+    std::uint16_t tx_queues_ = 1;
+    std::uint16_t mtu_ = 1500;
+    std::optional<RssState> rss_;
 };
 
 } // namespace synack::runtime

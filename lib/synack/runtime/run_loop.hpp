@@ -1,13 +1,20 @@
 #pragma once
 // One core's run loop (DESIGN.md "Performance principles": run to
-// completion): receive a burst, hand it to the engine, fire its timers,
-// transmit what it produced. The embedding API is used exactly as a host
-// that owns its ports would use it.
+// completion): receive a burst from this loop's queues, pass each packet
+// another loop owns to it (runtime/steering.hpp), take what other loops
+// passed here, hand it all to the engine, fire its timers, transmit what it
+// produced. The embedding API is used exactly as a host that owns its ports
+// would use it.
 
 #include <synack/engine/engine.hpp>
 #include <synack/runtime/port.hpp>
+#include <synack/runtime/steering.hpp>
 #include <synack/runtime/telemetry.hpp>
 #include <synack/time/clock.hpp>
+
+#include <array>
+#include <optional>
+#include <vector>
 
 namespace synack::runtime {
 
@@ -15,43 +22,44 @@ class RunLoop {
 public:
     static constexpr std::uint16_t burst = 32;
 
-    RunLoop(Port& port, engine::Engine& engine, const time::Clock& clock, unsigned lcore) noexcept
-        : port_(port), engine_(engine), clock_(clock), lcore_(lcore) {}
+    /// Loop `worker` of steering.workers(), on lcore (for telemetry).
+    RunLoop(Port& port, engine::Engine& engine, const time::Clock& clock, unsigned lcore, Steering& steering,
+            unsigned worker);
 
-    /// One pass: RX burst -> Engine::input, Engine::poll, Engine::drain -> TX
-    /// burst. Returns the packets moved, so a caller may back off when idle.
-    std::uint32_t once() noexcept {
-        rte_mbuf* pkts[burst];
-        const time::Instant now = clock_.now();
-        const std::uint16_t n = port_.receive(pkts, burst);
-        if (n != 0) {
-            engine_.input(pkts, n, now);
-        }
-        engine_.poll(now);
-        std::uint32_t moved = n;
-        while (const std::uint16_t out = engine_.drain(pkts, burst)) {
-            port_.transmit(pkts, out);
-            moved += out;
-        }
-        if (now >= next_publish_) {
-            publish();
-            next_publish_ = now + time::Duration::from_ms(100);
-        }
-        return moved;
-    }
+    /// One pass: RX burst (and steering) -> Engine::input, Engine::poll,
+    /// Engine::drain -> TX burst. Returns the packets moved, so a caller
+    /// may back off when idle.
+    std::uint32_t once() noexcept;
 
     /// Publishes this loop's counters for the telemetry thread now.
-    void publish() noexcept {
-        publish_telemetry(lcore_, engine_.counters(), port_.counters(), engine_.connections());
-    }
+    void publish() noexcept;
 
     time::Instant now() const noexcept { return clock_.now(); }
+    unsigned worker() const noexcept { return worker_; }
+    const PortCounters& port_counters() const noexcept { return port_counters_; }
+    const SteeringCounters& steering_counters() const noexcept { return steering_counters_; }
 
 private:
+    /// Sorts a received burst: ours to mine (returns how many), the rest to
+    /// their owners' rings.
+    std::uint16_t sort(rte_mbuf** pkts, std::uint16_t n, rte_mbuf** mine) noexcept;
+    void pass(unsigned to, rte_mbuf* m) noexcept;
+    void flush_passed() noexcept;
+    void transmit(rte_mbuf** pkts, std::uint16_t n) noexcept;
+
     Port& port_;
     engine::Engine& engine_;
     const time::Clock& clock_;
     unsigned lcore_;
+    Steering& steering_;
+    unsigned worker_;
+    std::vector<std::uint16_t> rx_queues_;
+    std::optional<std::uint16_t> tx_queue_;
+    std::vector<unsigned> handing_off_; // loops whose TX this loop transmits
+    std::vector<std::array<rte_mbuf*, burst>> outbox_; // per owner, flushed after each burst
+    std::vector<std::uint16_t> outbox_len_;
+    PortCounters port_counters_;
+    SteeringCounters steering_counters_;
     time::Instant next_publish_;
 };
 

@@ -15,6 +15,8 @@ struct Published {
     bool present = false;
     engine::EngineCounters engine;
     PortCounters port;
+    SteeringCounters steering;
+    SteeringMode mode = SteeringMode::single;
     std::size_t connections = 0;
 };
 
@@ -34,6 +36,14 @@ void add_counters(rte_tel_data* d, const Published& p) {
     rte_tel_data_add_dict_u64(d, "rx_packets", p.port.rx_packets);
     rte_tel_data_add_dict_u64(d, "tx_packets", p.port.tx_packets);
     rte_tel_data_add_dict_u64(d, "tx_dropped", p.port.tx_dropped);
+    rte_tel_data_add_dict_string(d, "steering", to_string(p.mode));
+    rte_tel_data_add_dict_u64(d, "steering_passed", p.steering.passed);
+    rte_tel_data_add_dict_u64(d, "steering_taken", p.steering.taken);
+    rte_tel_data_add_dict_u64(d, "steering_ring_full", p.steering.ring_full);
+    rte_tel_data_add_dict_u64(d, "steering_rss_mismatches", p.steering.rss_mismatches);
+    rte_tel_data_add_dict_u64(d, "steering_arp_copies", p.steering.arp_copies);
+    rte_tel_data_add_dict_u64(d, "steering_copy_failed", p.steering.copy_failed);
+    rte_tel_data_add_dict_u64(d, "steering_tx_handed_off", p.steering.tx_handed_off);
     rte_tel_data_add_dict_u64(d, "frames_in", e.frames_in);
     rte_tel_data_add_dict_u64(d, "frames_out", e.frames_out);
     rte_tel_data_add_dict_u64(d, "segments_in", e.tcp.segments_in);
@@ -78,6 +88,14 @@ void accumulate(Published& a, const Published& b) {
     a.port.rx_packets += b.port.rx_packets;
     a.port.tx_packets += b.port.tx_packets;
     a.port.tx_dropped += b.port.tx_dropped;
+    a.mode = b.mode;
+    a.steering.passed += b.steering.passed;
+    a.steering.taken += b.steering.taken;
+    a.steering.ring_full += b.steering.ring_full;
+    a.steering.rss_mismatches += b.steering.rss_mismatches;
+    a.steering.arp_copies += b.steering.arp_copies;
+    a.steering.copy_failed += b.steering.copy_failed;
+    a.steering.tx_handed_off += b.steering.tx_handed_off;
     a.connections += b.connections;
     x.frames_in += y.frames_in;
     x.frames_out += y.frames_out;
@@ -159,7 +177,7 @@ void register_telemetry() noexcept {
 }
 
 void publish_telemetry(unsigned lcore, const engine::EngineCounters& engine, const PortCounters& port,
-                       std::size_t connections) noexcept {
+                       const SteeringCounters& steering, SteeringMode mode, std::size_t connections) noexcept {
     Board& b = board();
     if (lcore >= b.lcores.size()) {
         return;
@@ -169,6 +187,8 @@ void publish_telemetry(unsigned lcore, const engine::EngineCounters& engine, con
     p.present = true;
     p.engine = engine;
     p.port = port;
+    p.steering = steering;
+    p.mode = mode;
     p.connections = connections;
     rte_spinlock_unlock(&b.lock);
 }

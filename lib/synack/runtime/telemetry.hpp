@@ -9,6 +9,7 @@
 
 #include <synack/engine/engine.hpp>
 #include <synack/runtime/port.hpp>
+#include <synack/runtime/steering.hpp>
 
 namespace synack::runtime {
 
@@ -17,6 +18,6 @@ void register_telemetry() noexcept;
 
 /// Publishes lcore's counters for the telemetry commands.
 void publish_telemetry(unsigned lcore, const engine::EngineCounters& engine, const PortCounters& port,
-                       std::size_t connections) noexcept;
+                       const SteeringCounters& steering, SteeringMode mode, std::size_t connections) noexcept;
 
 } // namespace synack::runtime

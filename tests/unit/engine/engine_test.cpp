@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -479,8 +480,9 @@ namespace {
 
 /// The engine in the place of B of the Linux captures (tests/data/linux):
 /// 10.77.0.2, 02:77:00:00:00:02, with ARP to find its neighbours.
-Engine linux_b_engine(time::Instant now) {
+Engine linux_b_engine(time::Instant now, bool arp_responder = true) {
     engine::EngineConfig c;
+    c.arp_responder = arp_responder;
     c.ipv4 = wire::Ipv4Addr::from_octets(10, 77, 0, 2);
     c.mac = wire::MacAddr{{0x02, 0x77, 0, 0, 0, 0x02}};
     c.max_connections = 16;
@@ -517,6 +519,45 @@ TEST_CASE("engine: an ARP request for our address gets the reply Linux sends, by
     REQUIRE(b.counters().arp_replies_sent == 1);
     // RFC 826 merge: the asker is learnt, so the reply to it needs no request.
     REQUIRE(b.counters().neighbors.resolved == 1);
+}
+
+TEST_CASE("engine: an engine that is not the ARP responder learns from a request but does not answer it",
+          "[engine][rfc826]") {
+    // Several engines on one port all see ARP; one answers (runtime/steering.hpp).
+    const time::Instant now = time::Instant::from_us(1'000'000);
+    Engine b = linux_b_engine(now, false);
+    REQUIRE(answer(b, synack::test::golden("arp_request"), now).empty());
+    REQUIRE(b.counters().arp_replies_sent == 0);
+    REQUIRE(b.counters().neighbors.resolved == 1);
+}
+
+TEST_CASE("engine: connect() takes only an ephemeral port that owns_tuple accepts", "[engine][api]") {
+    // With several engines on a port, an active open must pick a port whose
+    // replies are steered back to its own engine (DESIGN.md "Steering").
+    const time::Instant now = time::Instant::from_us(1'000'000);
+    engine::EngineConfig c = config(ip_a, mac_a, mac_b);
+    c.owns_tuple = [](const tcp::FourTuple& t) { return t.local_port % 3 == 1; };
+    Engine a(c, synack::test::pool(), now);
+    std::vector<std::uint16_t> ports;
+    for (int i = 0; i < 5; ++i) {
+        auto id = a.connect(ip_b, 80, now);
+        REQUIRE(id.ok());
+        ports.push_back(a.tuple(*id)->local_port);
+    }
+    for (const std::uint16_t p : ports) {
+        REQUIRE(p % 3 == 1);
+        REQUIRE(p >= c.ephemeral_port_min);
+        REQUIRE(p <= c.ephemeral_port_max);
+    }
+    std::sort(ports.begin(), ports.end());
+    REQUIRE(std::adjacent_find(ports.begin(), ports.end()) == ports.end());
+
+    engine::EngineConfig none = config(ip_a, mac_a, mac_b);
+    none.owns_tuple = [](const tcp::FourTuple&) { return false; };
+    Engine n(none, synack::test::pool(), now);
+    auto refused = n.connect(ip_b, 80, now);
+    REQUIRE_FALSE(refused.ok());
+    REQUIRE(refused.error() == engine::ConnectError::no_local_port);
 }
 
 TEST_CASE("engine: a ping gets the echo reply Linux sends (RFC 792, RFC 1122 3.2.2.6)", "[engine][rfc792]") {
