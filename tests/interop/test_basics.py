@@ -2,6 +2,8 @@
 closed port, many connections at once (the interop suite of the runtime issue)."""
 import json
 
+from conftest import run
+
 
 def test_arp_both_ways_and_ping(link, bench):
     b = bench("--mode", "echo")
@@ -58,3 +60,34 @@ def test_thousand_concurrent_connections_each_echoing(link, bench):
     assert b.wait_connections(0), "connections left open"  # all closed cleanly
     s = b.stop()
     assert s["accepted"] == 1000
+
+
+def test_mtu_is_set_on_the_port_and_bounds_the_mss(link, bench):
+    # --mtu 1280: AF_PACKET sets the interface's MTU, and synack offers an
+    # MSS of 1280 - 40 (RFC 9293 3.7.1: the MSS is the MTU less the fixed headers).
+    b = bench("--mode", "echo", "--mtu", "1280")
+    assert "MTU 1280" in b.output()
+    assert "mtu 1280" in run("ip", "link", "show", link.host_if).stdout
+    code = f"""
+import sys
+from scapy.all import IP, TCP, sr1, conf
+conf.verb = 0
+ans = sr1(IP(dst="{link.synack_ip}")/TCP(sport=41001, dport=5001, flags="S", seq=1000, options=[("MSS", 1460)]), timeout=3)
+mss = dict(ans[TCP].options).get("MSS") if ans is not None and ans.haslayer(TCP) else None
+print(mss)
+sys.exit(0 if mss == 1240 else 1)
+"""
+    # (The kernel resets the half-open connection scapy made; synack frees it.)
+    r = link.sh("/usr/bin/python3", "-c", code, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = link.peer("echo", 5001, 1 << 20)
+    assert r["ok"] and r["bytes"] == 1 << 20
+    b.stop()
+
+
+def test_an_mtu_the_port_cannot_take_is_refused_naming_it(link, request):
+    r = run(request.config.getoption("--bench"), "-l", "0", "--no-pci", "--no-huge", "--no-shconf", "--no-telemetry",
+            "-m", "256", "--log-level=lib.*:error", f"--vdev=net_af_packet0,iface={link.host_if}", "--",
+            "server", "--ip", f"{link.synack_ip}/24", "--mtu", "9600", check=False)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "MTU 9600 is outside what the port takes" in r.stderr

@@ -24,3 +24,24 @@ def test_telemetry_counters_match_the_traffic(link, bench):
     assert one["connections_opened"] == 2
     s = b.stop()
     assert s["accepted"] == 2
+
+
+def test_telemetry_shows_each_run_loop_and_the_steering(link, bench):
+    b = bench("--mode", "echo", telemetry=True, lcores="0-1")
+    r = link.peer("many", 5001, 50)
+    assert r["ok"]
+    assert b.wait_connections(0)
+    time.sleep(0.3)
+    t = b.telemetry("/synack/stats", "/synack/lcores")
+    stats = t["/synack/stats"]
+    assert sorted(t["/synack/lcores"]) == [0, 1]
+    per = [b.telemetry(f"/synack/lcore,{i}")["/synack/lcore"] for i in (0, 1)]
+    assert stats["connections_opened"] == 50 == sum(p["connections_opened"] for p in per)
+    assert all(p["connections_opened"] > 0 for p in per)
+    assert stats["steering"] == "software"
+    # One queue: loop 0 received every frame and passed loop 1 its share;
+    # frames passed are frames taken, none lost on the way.
+    assert per[1]["rx_packets"] == 0
+    assert per[0]["steering_passed"] == per[1]["steering_taken"] == per[1]["frames_in"] > 0
+    assert stats["steering_ring_full"] == 0
+    b.stop()

@@ -110,8 +110,14 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
             info.flow_type_rss_offloads & (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP);
     }
     if (config.mtu != 0) {
-        if (config.mtu < info.min_mtu || config.mtu > info.max_mtu) {
-            return Err{PortError{"MTU", ERANGE, config.mtu, info.min_mtu, info.max_mtu}};
+        // The largest MTU is the smaller of max_mtu and the largest frame
+        // less the Ethernet overhead (as rte_eth_dev_configure checks it).
+        const std::uint32_t overhead = info.max_mtu != UINT16_MAX && info.max_rx_pktlen > info.max_mtu
+                                           ? info.max_rx_pktlen - info.max_mtu
+                                           : RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+        const std::uint32_t max_mtu = std::min<std::uint32_t>(info.max_mtu, info.max_rx_pktlen - overhead);
+        if (config.mtu < info.min_mtu || config.mtu > max_mtu) {
+            return Err{PortError{"MTU", ERANGE, config.mtu, info.min_mtu, max_mtu}};
         }
         conf.rxmode.mtu = config.mtu;
     }
