@@ -14,6 +14,7 @@
 #include "server.hpp"
 
 #include <synack/engine/engine.hpp>
+#include <synack/runtime/capture.hpp>
 #include <synack/runtime/port.hpp>
 #include <synack/runtime/run_loop.hpp>
 #include <synack/runtime/telemetry.hpp>
@@ -175,6 +176,7 @@ int main(int argc, char** argv) {
         return e->help ? 0 : 2;
     }
     const bench::Options& o = std::get<bench::Options>(parsed);
+    runtime::enable_capture();
 
     runtime::PortConfig pc;
     pc.port_id = o.port_id;
@@ -213,6 +215,7 @@ int main(int argc, char** argv) {
         status = EXIT_FAILURE;
     }
     { auto closing = std::move(*port); }
+    runtime::disable_capture();
     rte_eal_cleanup();
     return status;
 }
