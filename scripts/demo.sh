@@ -47,7 +47,10 @@ build/app/synack-bench/synack-bench -l 0 --no-pci --no-huge --no-shconf --no-tel
   -- server --mode echo --ip "$net.2/24" --listen 5001 >"$log" 2>&1 &
 server=$!
 for _ in $(seq 50); do grep -q listening "$log" && break; sleep 0.1; done
-head -1 "$log"
+# Its start-up lines (port, capture, listening), then the rest after the client.
+started=$(grep -n -m1 listening "$log" | cut -d: -f1 || true)
+started=${started:-1}
+head -n "$started" "$log"
 echo "Linux in namespace $ns ($net.1) -> synack ($net.2):"
 status=0
 ip netns exec "$ns" /usr/bin/python3 scripts/demo_client.py "$net.2" 5001 || status=$?
@@ -55,6 +58,6 @@ kill -INT "$server"
 wait "$server" || status=$?
 server=
 echo "synack-bench's summary:"
-tail -n +2 "$log"
+tail -n +$((started + 1)) "$log"
 rm -f "$log"
 exit $status

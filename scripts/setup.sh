@@ -8,8 +8,10 @@ packages=(
   # build
   meson ninja-build pkg-config g++ cmake
   dpdk dpdk-dev libdpdk-dev libfmt-dev libboost-dev libboost-program-options-dev catch2
-  # tests: Linux peer in network namespaces, captures, pytest + scapy
-  python3 python3-pytest python3-scapy iproute2 nftables ethtool tcpdump
+  # tests: Linux peer in network namespaces, captures, pytest + scapy;
+  # tshark reads dpdk-dumpcap's pcapng (its debconf question, whether
+  # non-root users may capture, takes the default "no" without asking)
+  python3 python3-pytest python3-scapy iproute2 nftables ethtool tcpdump tshark
 )
 
 sudo_if_needed() {

@@ -15,6 +15,7 @@
 #include "server.hpp"
 
 #include <synack/engine/engine.hpp>
+#include <synack/runtime/capture.hpp>
 #include <synack/runtime/port.hpp>
 #include <synack/runtime/run_loop.hpp>
 #include <synack/runtime/steering.hpp>
@@ -394,6 +395,7 @@ int main(int argc, char** argv) {
         return e->help ? 0 : 2;
     }
     const bench::Options& o = std::get<bench::Options>(parsed);
+    runtime::enable_capture();
 
     runtime::PortConfig pc;
     pc.port_id = o.port_id;
@@ -403,6 +405,7 @@ int main(int argc, char** argv) {
     auto port = runtime::Port::open(pc);
     if (!port) {
         fmt::print(stderr, "synack-bench: {}\n", runtime::to_string(o.port_id, port.error()));
+        runtime::disable_capture();
         rte_eal_cleanup();
         return port.error().code == ERANGE ? 2 : 1;
     }
@@ -428,6 +431,7 @@ int main(int argc, char** argv) {
         status = EXIT_FAILURE;
     }
     { auto closing = std::move(*port); }
+    runtime::disable_capture();
     rte_eal_cleanup();
     return status;
 }

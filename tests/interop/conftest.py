@@ -93,18 +93,32 @@ class Link:
         run("ip", "netns", "del", self.ns, check=False)
 
 
+def hugetlbfs_mounts():
+    """The mount points of hugetlbfs, where EAL keeps its page files."""
+    mounts = pathlib.Path("/proc/mounts").read_text().splitlines()
+    return [pathlib.Path(m.split()[1]) for m in mounts if m.split()[2:3] == ["hugetlbfs"]]
+
+
 class Bench:
     """synack-bench serving on the host end of a Link."""
 
-    def __init__(self, path, link, *args, vdev=None, telemetry=False, lcores="0"):
+    def __init__(self, path, link, *args, vdev=None, telemetry=False, hugepages=False, lcores="0"):
         self.link = link
         vdev = vdev or f"net_af_packet0,iface={link.host_if}"
         # With telemetry, EAL makes its socket under /var/run/dpdk/<prefix>/.
-        self.prefix = link.ns if telemetry else None
-        eal = ["--file-prefix", self.prefix] if telemetry else ["--no-telemetry"]
-        cmd = [path, "-l", lcores, "--no-pci", "--no-huge", "--no-shconf", *eal, "-m", "512",
-               "--log-level=lib.*:error", f"--vdev={vdev}", "--", "server", "--ip", f"{link.synack_ip}/24",
-               "--max-connections", "4096", *args]
+        # With hugepages it also shares its memory there and in <prefix>map_*
+        # page files, so that a secondary process (dpdk-dumpcap) can attach.
+        self.prefix = link.ns if telemetry or hugepages else None
+        self.hugepages = hugepages
+        if hugepages:
+            # 64 pages of 2 MiB: the machine may have no more than 256, for
+            # the secondary process too.
+            eal = ["--file-prefix", self.prefix, "-m", "128"]
+        else:
+            shared = ["--file-prefix", self.prefix] if telemetry else ["--no-telemetry"]
+            eal = ["--no-huge", "--no-shconf", *shared, "-m", "512"]
+        cmd = [path, "-l", lcores, "--no-pci", *eal, "--log-level=lib.*:error", f"--vdev={vdev}",
+               "--", "server", "--ip", f"{link.synack_ip}/24", "--max-connections", "4096", *args]
         self.log = open(f"/tmp/{link.ns}.log", "w+")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, text=True)
         deadline = time.time() + 20
@@ -157,6 +171,11 @@ class Bench:
             self.proc.wait()
         if self.prefix:
             shutil.rmtree(f"/var/run/dpdk/{self.prefix}", ignore_errors=True)
+        if self.hugepages:
+            # EAL leaves its page files behind when it exits.
+            for mount in hugetlbfs_mounts():
+                for f in mount.glob(f"{self.prefix}map_*"):
+                    f.unlink(missing_ok=True)
         self.log.close()
         pathlib.Path(self.log.name).unlink(missing_ok=True)
 
