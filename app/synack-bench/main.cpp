@@ -294,6 +294,12 @@ int run_server(Run& run) {
         pc.tx_dropped += w->loop->port_counters().tx_dropped;
         connections_at_exit += w->connections_at_exit;
     }
+    std::string digests;
+    for (const auto& w : run.workers) {
+        for (const std::string& d : w->server->digests()) {
+            digests += fmt::format("{}\"{}\"", digests.empty() ? "" : ", ", d);
+        }
+    }
     std::string drops;
     for (std::size_t i = 0; i < engine::frame_drop_count; ++i) {
         drops += fmt::format("{}\"{}\": {}", i == 0 ? "" : ", ", engine::to_string(static_cast<engine::FrameDrop>(i)),
@@ -301,11 +307,11 @@ int run_server(Run& run) {
     }
     fmt::print("{{\"mode\": \"{}\", \"seconds\": {:.3f}, \"accepted\": {}, \"bytes_in\": {}, \"bytes_out\": {}, "
                "\"segments_in\": {}, \"segments_out\": {}, \"retransmits\": {}, \"arp_requests\": {}, \"arp_replies\": {}, "
-               "\"icmp_echo_replies\": {}, \"pattern_errors\": {}, \"connections_at_exit\": {}, "
+               "\"icmp_echo_replies\": {}, \"pattern_errors\": {}, \"sha256\": [{}], \"connections_at_exit\": {}, "
                "\"frame_drops\": {{{}}}, \"port\": {{\"rx\": {}, \"tx\": {}, \"tx_dropped\": {}}}, {}}}\n",
                bench::to_string(o.mode), static_cast<double>((end - run.start).us()) / 1e6, s.accepted, s.bytes_in,
                s.bytes_out, c.tcp.segments_in, c.tcp.segments_out, c.tcp.retransmits, c.arp_requests_sent,
-               c.arp_replies_sent, c.icmp_echo_replies, s.pattern_errors, connections_at_exit, drops, pc.rx_packets,
+               c.arp_replies_sent, c.icmp_echo_replies, s.pattern_errors, digests, connections_at_exit, drops, pc.rx_packets,
                pc.tx_packets, pc.tx_dropped, steering_json(run));
     return EXIT_SUCCESS;
 }

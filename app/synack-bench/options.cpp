@@ -69,6 +69,7 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         ("duration", po::value<std::string>(), "seconds to run (default: until SIGINT or SIGTERM)")
         ("mbufs", po::value<std::string>(), "mbufs in the port's pool (default 65535)")
         ("max-connections", po::value<std::string>(), "connections at once, per run loop (default 16384)")
+        ("sha256", po::bool_switch(), "sink: report the SHA-256 of each stream received (first 16)")
         ("mtu", po::value<std::string>(), "the port's IP MTU, 68 to 9600 (default: the port's own)")
         ("connect", po::value<std::string>(), "client: the echo server, a.b.c.d:port (required)")
         ("connections", po::value<std::string>(), "client: connections at once (default 1)")
@@ -191,6 +192,10 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
             return bad("max-connections", s, "is not a count from 1 to 4194304");
         }
         o.max_connections = *v;
+    }
+    o.sha256 = vm["sha256"].as<bool>();
+    if (o.sha256 && o.mode != Mode::sink) {
+        return ParseError{"synack-bench: option --sha256 applies to --mode sink only"};
     }
     if (vm.count("mtu") != 0) {
         const std::string s = vm["mtu"].as<std::string>();

@@ -29,6 +29,7 @@ struct Options {
     std::uint32_t mbufs = 65535;
     std::uint32_t max_connections = 16384; // per run loop
     std::uint16_t mtu = 0;                 // 0: the port's own
+    bool sha256 = false;                   // sink: hash each stream received
     // client: connect to connect_ip:connect_port over `connections`
     // connections, each sending `source_bytes` and checking the echo.
     wire::Ipv4Addr connect_ip;

@@ -8,7 +8,8 @@
 namespace synack::bench {
 
 Server::Server(engine::Engine& engine, const Options& options)
-    : engine_(engine), options_(options), conns_(options.max_connections) {
+    : engine_(engine), options_(options), conns_(options.max_connections),
+      hashes_(options.sha256 ? options.max_connections : 0) {
     open_.reserve(options.max_connections);
 }
 
@@ -17,6 +18,9 @@ void Server::step() noexcept {
         while (auto id = engine_.accept(port)) {
             Conn& c = conns_[id->index];
             c = Conn{*id, true};
+            if (!hashes_.empty()) {
+                hashes_[id->index] = Sha256();
+            }
             open_.push_back(id->index);
             ++stats_.accepted;
         }
@@ -56,7 +60,8 @@ void Server::serve(Conn& c) noexcept {
     case Mode::sink: {
         // Checked in place: a client sending the stream learns from
         // pattern_errors that nothing was lost on the way.
-        const Checked got = read_stream(engine_, c.id, c.received);
+        const Checked got =
+            read_stream(engine_, c.id, c.received, hashes_.empty() ? nullptr : &hashes_[c.id.index]);
         c.received += got.bytes;
         stats_.bytes_in += got.bytes;
         stats_.pattern_errors += got.errors;
@@ -114,6 +119,9 @@ void Server::finish(Conn& c) noexcept {
         c.shut = true;
     }
     if (c.peer_closed && engine_.readable(c.id) == 0 && (done_sending || options_.mode != Mode::source)) {
+        if (!hashes_.empty() && digests_.size() < max_digests) {
+            digests_.push_back(hashes_[c.id.index].hex()); // the whole stream, to its FIN
+        }
         engine_.close(c.id); // the engine finishes the connection; no more events
         c.open = false;
         ++stats_.closed;

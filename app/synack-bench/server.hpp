@@ -4,10 +4,12 @@
 // the engine's zero-copy connection API.
 
 #include "options.hpp"
+#include "sha256.hpp"
 
 #include <synack/engine/engine.hpp>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace synack::bench {
@@ -31,6 +33,10 @@ public:
     /// Resets what close_all() left still open after the grace period.
     void abort_all() noexcept;
     const ServerStats& stats() const noexcept { return stats_; }
+    /// Sink with --sha256: the SHA-256 of the first streams received whole
+    /// (to their FIN), in the order they ended; at most max_digests.
+    static constexpr std::size_t max_digests = 16;
+    const std::vector<std::string>& digests() const noexcept { return digests_; }
 
 private:
     struct Conn {
@@ -49,6 +55,8 @@ private:
     engine::Engine& engine_;
     const Options& options_;
     std::vector<Conn> conns_; // by ConnId::index
+    std::vector<Sha256> hashes_; // by ConnId::index, with --sha256
+    std::vector<std::string> digests_;
     std::vector<std::uint32_t> open_;
     ServerStats stats_;
 };

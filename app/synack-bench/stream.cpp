@@ -26,7 +26,7 @@ std::uint64_t send_stream(engine::Engine& e, engine::ConnId id, std::uint64_t se
     return sent - start;
 }
 
-Checked read_stream(engine::Engine& e, engine::ConnId id, std::uint64_t received) noexcept {
+Checked read_stream(engine::Engine& e, engine::ConnId id, std::uint64_t received, Sha256* hash) noexcept {
     Checked c;
     wire::Bytes spans[16];
     const std::size_t n = e.peek(id, spans, 16);
@@ -35,6 +35,9 @@ Checked read_stream(engine::Engine& e, engine::ConnId id, std::uint64_t received
             c.errors += b != stream_byte(received++) ? 1 : 0;
         }
         c.bytes += static_cast<std::uint32_t>(spans[i].size());
+        if (hash != nullptr) {
+            hash->update(spans[i]);
+        }
     }
     e.consume(id, c.bytes);
     return c;

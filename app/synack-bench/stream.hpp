@@ -3,6 +3,8 @@
 // end can tell that nothing was lost, duplicated or reordered: byte i of a
 // connection is i mod 251 (a prime, so it never lines up with segment sizes).
 
+#include "sha256.hpp"
+
 #include <synack/engine/engine.hpp>
 
 #include <cstdint>
@@ -17,11 +19,11 @@ inline std::uint8_t stream_byte(std::uint64_t i) noexcept { return static_cast<s
 std::uint64_t send_stream(engine::Engine& e, engine::ConnId id, std::uint64_t sent, std::uint64_t total) noexcept;
 
 /// Reads and releases what arrived, checking it in place against the stream
-/// from offset `received`.
+/// from offset `received`, and adding it to hash when one is given.
 struct Checked {
     std::uint32_t bytes = 0;
     std::uint64_t errors = 0; // bytes that differ from the stream
 };
-Checked read_stream(engine::Engine& e, engine::ConnId id, std::uint64_t received) noexcept;
+Checked read_stream(engine::Engine& e, engine::ConnId id, std::uint64_t received, Sha256* hash = nullptr) noexcept;
 
 } // namespace synack::bench

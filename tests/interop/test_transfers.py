@@ -4,12 +4,13 @@ MIB = 1 << 20
 
 
 def test_100_mib_linux_to_synack(link, bench):
-    b = bench("--mode", "sink")
+    b = bench("--mode", "sink", "--sha256")
     r = link.peer("send", 5001, 100 * MIB, timeout=300)
     assert r["ok"]
     s = b.stop()
     assert s["bytes_in"] == 100 * MIB
-    assert s["pattern_errors"] == 0  # every byte checked in place by synack
+    assert s["sha256"] == [r["sha256"]]  # what synack received hashes as what Linux sent
+    assert s["pattern_errors"] == 0  # and every byte was checked in place
 
 
 def test_100_mib_synack_to_linux(link, bench):
