@@ -72,3 +72,15 @@ def test_active_open_from_two_loops_picks_ports_that_come_back(link, request):
     # One RX queue: loop 1's replies all came to loop 0 and were passed on.
     assert s["steering"]["passed"] > 0
     finish(server)
+
+
+def test_one_loop_polls_every_fanout_queue(link, bench):
+    # AF_PACKET's sockets receive from the kernel's fanout whether or not a
+    # loop polls them: with qpairs=2 and one loop, that loop polls both.
+    b = bench("--mode", "echo", vdev=f"net_af_packet0,iface={link.host_if},qpairs=2")
+    r = link.peer("many", 5001, 64, timeout=120)
+    assert r["ok"] and r["connections"] == 64
+    assert b.wait_connections(0)
+    s = b.stop()
+    assert s["accepted"] == 64 and s["loops"] == 1
+    assert s["steering"]["mode"] == "single" and s["steering"]["passed"] == 0
