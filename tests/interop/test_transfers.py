@@ -13,6 +13,23 @@ def test_100_mib_linux_to_synack(link, bench):
     assert s["pattern_errors"] == 0  # and every byte was checked in place
 
 
+def test_sink_counts_every_byte_that_is_not_the_stream(link, bench):
+    # The stream's bytes are offset mod 251, never 0xff: all 100000 are wrong.
+    b = bench("--mode", "sink")
+    code = f"""
+import socket
+with socket.create_connection(("{link.synack_ip}", 5001), timeout=10) as s:
+    s.sendall(bytes(range(5)) + b"\\xff" * 99995)
+    s.shutdown(socket.SHUT_WR)
+    s.recv(1)
+"""
+    link.sh("/usr/bin/python3", "-c", code)
+    assert b.wait_connections(0)
+    s = b.stop()
+    assert s["bytes_in"] == 100000
+    assert s["pattern_errors"] == 99995  # the first five were right
+
+
 def test_100_mib_synack_to_linux(link, bench):
     b = bench("--mode", "source", "--bytes", str(100 * MIB))
     r = link.peer("receive", 5001, 100 * MIB, timeout=300)
