@@ -21,6 +21,8 @@ BAD = [
     (["server", "--ip", "10.0.0.1/24", "--mbufs", "10"], "--mbufs"),
     (["server", "--ip", "10.0.0.1/24", "--max-connections", "0"], "--max-connections"),
     (["server", "--ip", "10.0.0.1/24", "--mtu", "67"], "--mtu"),
+    (["server", "--ip", "10.0.0.1/24", "--rx-descriptors", "32"], "--rx-descriptors"),
+    (["server", "--ip", "10.0.0.1/24", "--tx-descriptors", "65536"], "--tx-descriptors"),
     (["server", "--ip", "10.0.0.1/24", "--mode", "echo", "--sha256"], "--sha256"),
     (["server", "--ip", "10.0.0.1/24", "--mtu", "9601"], "--mtu"),
     (["server", "--ip", "10.0.0.1/24", "--config", "/nonexistent/synack.conf"], "--config"),

@@ -406,6 +406,8 @@ int main(int argc, char** argv) {
     runtime::PortConfig pc;
     pc.port_id = o.port_id;
     pc.mbufs = o.mbufs;
+    pc.rx_descriptors = o.rx_descriptors;
+    pc.tx_descriptors = o.tx_descriptors;
     pc.mtu = o.mtu;
     pc.queues = static_cast<std::uint16_t>(rte_lcore_count());
     auto port = runtime::Port::open(pc);

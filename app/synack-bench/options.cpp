@@ -68,6 +68,8 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         ("bytes", po::value<std::string>(), "source mode: bytes to send per connection (default 1 GiB)")
         ("duration", po::value<std::string>(), "seconds to run (default: until SIGINT or SIGTERM)")
         ("mbufs", po::value<std::string>(), "mbufs in the port's pool (default 65535)")
+        ("rx-descriptors", po::value<std::string>(), "RX ring size per queue, 64 to 32768 (default 1024)")
+        ("tx-descriptors", po::value<std::string>(), "TX ring size per queue, 64 to 32768 (default 1024)")
         ("max-connections", po::value<std::string>(), "connections at once, per run loop (default 16384)")
         ("sha256", po::bool_switch(), "sink: report the SHA-256 of each stream received (first 16)")
         ("mtu", po::value<std::string>(), "the port's IP MTU, 68 to 9600 (default: the port's own)")
@@ -184,6 +186,17 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
             return bad("mbufs", s, "is not a pool size from 4096 to 16777216");
         }
         o.mbufs = *v;
+    }
+    for (const auto& [name, field] : {std::pair{"rx-descriptors", &o.rx_descriptors},
+                                      std::pair{"tx-descriptors", &o.tx_descriptors}}) {
+        if (vm.count(name) != 0) {
+            const std::string s = vm[name].as<std::string>();
+            const auto v = number(s, 32768);
+            if (!v || *v < 64) {
+                return bad(name, s, "is not a ring size from 64 to 32768");
+            }
+            *field = static_cast<std::uint16_t>(*v);
+        }
     }
     if (vm.count("max-connections") != 0) {
         const std::string s = vm["max-connections"].as<std::string>();

@@ -27,6 +27,8 @@ struct Options {
     std::uint64_t source_bytes = 1ULL << 30; // per connection, in source mode
     double duration_s = 0;                   // 0: until SIGINT or SIGTERM
     std::uint32_t mbufs = 65535;
+    std::uint16_t rx_descriptors = 1024; // per queue; the port may round them
+    std::uint16_t tx_descriptors = 1024;
     std::uint32_t max_connections = 16384; // per run loop
     std::uint16_t mtu = 0;                 // 0: the port's own
     bool sha256 = false;                   // sink: hash each stream received

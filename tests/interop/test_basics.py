@@ -62,11 +62,12 @@ def test_thousand_concurrent_connections_each_echoing(link, bench):
     assert s["accepted"] == 1000
 
 
-def test_mtu_is_set_on_the_port_and_bounds_the_mss(link, bench):
+def test_mtu_and_ring_sizes_are_set_on_the_port_and_the_mtu_bounds_the_mss(link, bench):
     # --mtu 1280: AF_PACKET sets the interface's MTU, and synack offers an
     # MSS of 1280 - 40 (RFC 9293 3.7.1: the MSS is the MTU less the fixed headers).
-    b = bench("--mode", "echo", "--mtu", "1280")
+    b = bench("--mode", "echo", "--mtu", "1280", "--rx-descriptors", "512", "--tx-descriptors", "256")
     assert "MTU 1280" in b.output()
+    assert "queues of 512 / 256 descriptors" in b.output()
     assert "mtu 1280" in run("ip", "link", "show", link.host_if).stdout
     code = f"""
 import sys
