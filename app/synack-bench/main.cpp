@@ -412,10 +412,13 @@ int main(int argc, char** argv) {
     pc.queues = static_cast<std::uint16_t>(rte_lcore_count());
     auto port = runtime::Port::open(pc);
     if (!port) {
-        fmt::print(stderr, "synack-bench: {}\n", runtime::to_string(o.port_id, port.error()));
+        // An MTU the port cannot take is a bad option value (status 2).
+        const bool bad_mtu = port.error().code == ERANGE;
+        fmt::print(stderr, "synack-bench: {}{}\n", bad_mtu ? "option --mtu: " : "",
+                   runtime::to_string(o.port_id, port.error()));
         runtime::disable_capture();
         rte_eal_cleanup();
-        return port.error().code == ERANGE ? 2 : 1;
+        return bad_mtu ? 2 : 1;
     }
     int status = EXIT_SUCCESS;
     {

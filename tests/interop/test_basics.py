@@ -91,4 +91,4 @@ def test_an_mtu_the_port_cannot_take_is_refused_naming_it(link, request):
             "-m", "256", "--log-level=lib.*:error", f"--vdev=net_af_packet0,iface={link.host_if}", "--",
             "server", "--ip", f"{link.synack_ip}/24", "--mtu", "9600", check=False)
     assert r.returncode == 2, r.stdout + r.stderr
-    assert "MTU 9600 is outside what the port takes" in r.stderr
+    assert "option --mtu: port 0: MTU 9600 is outside what the port takes" in r.stderr
