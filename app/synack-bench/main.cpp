@@ -31,11 +31,13 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <vector>
 
 using namespace synack;
@@ -85,6 +87,7 @@ struct Run {
     std::vector<std::unique_ptr<Worker>> workers;
     std::atomic<bool> stop{false};
     std::atomic<unsigned> finished{0};
+    bool launch_failed = false; // written before loop 0 runs, read after all joined
     time::Instant start;
 };
 
@@ -105,8 +108,10 @@ void take_glimpse(Worker& w) {
     w.glimpse.drops = frame_drops(c) + w.loop->port_counters().tx_dropped + w.loop->steering_counters().ring_full;
 }
 
-/// The main lcore's once-a-second line, summed over the loops' glimpses.
-void print_line(Run& run, time::Instant now, Glimpse& last) {
+/// The main lcore's once-a-second line, summed over the loops' glimpses;
+/// rates over the time since the previous line (`since`).
+void print_line(Run& run, time::Instant now, time::Instant since, Glimpse& last) {
+    const double secs = std::max(static_cast<double>((now - since).us()) / 1e6, 1e-3);
     Glimpse sum;
     for (auto& w : run.workers) {
         std::lock_guard lock(w->mutex);
@@ -121,8 +126,9 @@ void print_line(Run& run, time::Instant now, Glimpse& last) {
     fmt::print("{:6.1f}s conns {} (+{} -{}) in {:.1f} MB/s out {:.1f} MB/s retransmits {} drops {}\n",
                static_cast<double>((now - run.start).us()) / 1e6, sum.connections,
                sum.server.accepted - last.server.accepted, sum.server.closed - last.server.closed,
-               static_cast<double>(sum.server.bytes_in - last.server.bytes_in) / 1e6,
-               static_cast<double>(sum.server.bytes_out - last.server.bytes_out) / 1e6, sum.retransmits, sum.drops);
+               static_cast<double>(sum.server.bytes_in - last.server.bytes_in) / 1e6 / secs,
+               static_cast<double>(sum.server.bytes_out - last.server.bytes_out) / 1e6 / secs, sum.retransmits,
+               sum.drops);
     std::fflush(stdout);
     last = sum;
 }
@@ -134,6 +140,9 @@ void wait_for_the_others(Run& run, Worker& w) {
     while (run.finished.load() < run.workers.size()) {
         w.loop->once();
     }
+    // The last loop to finish may have handed frames (its RSTs) to this one
+    // after this loop's previous pass: one more pass sends them.
+    w.loop->once();
     w.loop->publish();
 }
 
@@ -141,6 +150,7 @@ void serve(Run& run, Worker& w) {
     const auto& o = run.options;
     const auto& clock = run.clock;
     time::Instant next_glimpse = clock.now();
+    time::Instant last_line = run.start;
     time::Instant next_line = run.start + time::Duration::from_s(1);
     Glimpse last;
     while (!run.stop.load(std::memory_order_relaxed)) {
@@ -160,8 +170,9 @@ void serve(Run& run, Worker& w) {
             run.stop.store(true);
         }
         if (now >= next_line) {
-            print_line(run, now, last);
-            next_line += time::Duration::from_s(1);
+            print_line(run, now, last_line, last);
+            last_line = now;
+            next_line = now + time::Duration::from_s(1); // after a stall, no burst of catch-up lines
         }
     }
     w.connections_at_exit = w.engine->connections();
@@ -182,7 +193,8 @@ void connect(Run& run, Worker& w) {
     const time::Duration limit =
         time::Duration::from_s(run.options.duration_s > 0 ? static_cast<std::int64_t>(run.options.duration_s) : 600);
     w.client->start(clock.now());
-    while (!g_signal.load(std::memory_order_relaxed) && !w.client->done() && clock.now() - run.start < limit) {
+    while (!g_signal.load(std::memory_order_relaxed) && !run.stop.load(std::memory_order_relaxed) && !w.client->done() &&
+           clock.now() - run.start < limit) {
         w.loop->once();
         w.client->step();
     }
@@ -216,7 +228,15 @@ void run_all(Run& run) {
         launches.push_back(Launch{&run, w.get()});
     }
     for (std::size_t i = 1; i < run.workers.size(); ++i) {
-        rte_eal_remote_launch(on_lcore, &launches[i], run.workers[i]->lcore);
+        if (const int rc = rte_eal_remote_launch(on_lcore, &launches[i], run.workers[i]->lcore); rc != 0) {
+            // A loop that never runs never finishes: stop the others, and
+            // count it finished so that none waits for it.
+            fmt::print(stderr, "synack-bench: run loop {} could not start on lcore {}: {}\n", i,
+                       run.workers[i]->lcore, rte_strerror(-rc));
+            run.launch_failed = true;
+            run.stop.store(true);
+            run.finished.fetch_add(1);
+        }
     }
     on_lcore(&launches[0]);
     rte_eal_mp_wait_lcore();
@@ -232,16 +252,18 @@ std::string steering_json(const Run& run) {
         s.ring_full += c.ring_full;
         s.rss_mismatches += c.rss_mismatches;
         s.arp_copies += c.arp_copies;
+        s.copy_failed += c.copy_failed;
         s.tx_handed_off += c.tx_handed_off;
         per_loop += fmt::format("{}{{\"lcore\": {}, \"rx\": {}, \"segments_in\": {}, \"connections_opened\": {}}}",
                                 per_loop.empty() ? "" : ", ", w->lcore, w->loop->port_counters().rx_packets,
                                 w->engine->counters().tcp.segments_in, w->engine->counters().connections_opened);
     }
     return fmt::format("\"loops\": {}, \"steering\": {{\"mode\": \"{}\", \"passed\": {}, \"taken\": {}, "
-                       "\"ring_full\": {}, \"rss_mismatches\": {}, \"arp_copies\": {}, \"tx_handed_off\": {}}}, "
+                       "\"ring_full\": {}, \"rss_mismatches\": {}, \"arp_copies\": {}, \"copy_failed\": {}, "
+                       "\"tx_handed_off\": {}}}, "
                        "\"per_loop\": [{}]",
                        run.workers.size(), runtime::to_string(run.steering.mode()), s.passed, s.taken, s.ring_full,
-                       s.rss_mismatches, s.arp_copies, s.tx_handed_off, per_loop);
+                       s.rss_mismatches, s.arp_copies, s.copy_failed, s.tx_handed_off, per_loop);
 }
 
 int run_server(Run& run) {
@@ -313,7 +335,7 @@ int run_server(Run& run) {
                s.bytes_out, c.tcp.segments_in, c.tcp.segments_out, c.tcp.retransmits, c.arp_requests_sent,
                c.arp_replies_sent, c.icmp_echo_replies, s.pattern_errors, digests, connections_at_exit, drops, pc.rx_packets,
                pc.tx_packets, pc.tx_dropped, steering_json(run));
-    return EXIT_SUCCESS;
+    return run.launch_failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 int run_client(Run& run) {
@@ -359,8 +381,14 @@ int run_client(Run& run) {
 int run_role(const bench::Options& o, runtime::Port& port, runtime::Steering& steering) {
     time::TscClock clock;
     Run run{o, clock, port, steering, {}};
-    unsigned lcore = rte_get_main_lcore();
+    // Loop 0 on the main lcore, the others on EAL's worker lcores in order.
+    std::vector<unsigned> lcores{rte_get_main_lcore()};
+    unsigned worker_lcore = 0;
+    RTE_LCORE_FOREACH_WORKER(worker_lcore) {
+        lcores.push_back(worker_lcore);
+    }
     for (unsigned i = 0; i < steering.workers(); ++i) {
+        const unsigned lcore = lcores[i];
         auto w = std::make_unique<Worker>();
         w->index = i;
         w->lcore = lcore;
@@ -380,7 +408,6 @@ int run_role(const bench::Options& o, runtime::Port& port, runtime::Steering& st
         w->engine = std::make_unique<engine::Engine>(ec, port.pool(), clock.now());
         w->loop = std::make_unique<runtime::RunLoop>(port, *w->engine, clock, lcore, steering, i);
         run.workers.push_back(std::move(w));
-        lcore = rte_get_next_lcore(lcore, 1, 0);
     }
     return o.role == bench::Role::client ? run_client(run) : run_server(run);
 }
@@ -413,7 +440,7 @@ int main(int argc, char** argv) {
     auto port = runtime::Port::open(pc);
     if (!port) {
         // An MTU the port cannot take is a bad option value (status 2).
-        const bool bad_mtu = port.error().code == ERANGE;
+        const bool bad_mtu = port.error().code == ERANGE && std::string_view(port.error().call) == "MTU";
         fmt::print(stderr, "synack-bench: {}{}\n", bad_mtu ? "option --mtu: " : "",
                    runtime::to_string(o.port_id, port.error()));
         runtime::disable_capture();

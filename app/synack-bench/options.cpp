@@ -71,7 +71,7 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         ("rx-descriptors", po::value<std::string>(), "RX ring size per queue, 64 to 32768 (default 1024)")
         ("tx-descriptors", po::value<std::string>(), "TX ring size per queue, 64 to 32768 (default 1024)")
         ("max-connections", po::value<std::string>(), "connections at once, per run loop (default 16384)")
-        ("sha256", po::bool_switch(), "sink: report the SHA-256 of each stream received (first 16)")
+        ("sha256", po::bool_switch(), "sink: report the SHA-256 of each stream received (the first 16 per run loop)")
         ("mtu", po::value<std::string>(), "the port's IP MTU, 68 to 9600 (default: the port's own)")
         ("connect", po::value<std::string>(), "client: the echo server, a.b.c.d:port (required)")
         ("connections", po::value<std::string>(), "client: connections at once (default 1)")

@@ -129,6 +129,10 @@ void Server::finish(Conn& c) noexcept {
 }
 
 void Server::close_all() noexcept {
+    // No new connections while the old ones close: a SYN now gets an RST.
+    for (const std::uint16_t port : options_.listen) {
+        engine_.unlisten(port);
+    }
     for (const std::uint32_t index : open_) {
         Conn& c = conns_[index];
         if (c.open) {

@@ -27,14 +27,15 @@ public:
     Server(engine::Engine& engine, const Options& options);
     /// Accepts, handles events, reads and writes for every connection.
     void step() noexcept;
-    /// Closes every connection (SIGINT, SIGTERM, or the duration is over):
-    /// FIN where all was read, RST where data was left unread.
+    /// Stops listening and closes every connection (SIGINT, SIGTERM, or the
+    /// duration is over): FIN where all was read, RST where data was left unread.
     void close_all() noexcept;
     /// Resets what close_all() left still open after the grace period.
     void abort_all() noexcept;
     const ServerStats& stats() const noexcept { return stats_; }
-    /// Sink with --sha256: the SHA-256 of the first streams received whole
-    /// (to their FIN), in the order they ended; at most max_digests.
+    /// Sink with --sha256: the SHA-256 of the first streams this server (one
+    /// per run loop) received whole, to their FIN, in the order they ended;
+    /// at most max_digests.
     static constexpr std::size_t max_digests = 16;
     const std::vector<std::string>& digests() const noexcept { return digests_; }
 

@@ -89,8 +89,7 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
     // it cannot (wire/build.hpp writes the same bytes either way).
     rte_eth_conf conf{};
     const std::uint64_t tx_wanted = RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM;
-    const std::uint64_t rx_wanted =
-        RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_RSS_HASH;
+    const std::uint64_t rx_wanted = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM;
     conf.txmode.offloads = info.tx_offload_capa & tx_wanted;
     conf.rxmode.offloads = info.rx_offload_capa & rx_wanted;
     p.tx_caps_.ipv4 = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
@@ -108,6 +107,9 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
         conf.rx_adv_conf.rss_conf.rss_key_len = static_cast<std::uint8_t>(key.size());
         conf.rx_adv_conf.rss_conf.rss_hf =
             info.flow_type_rss_offloads & (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_TCP);
+        // The NIC's hash in each mbuf, for steering to check its own against
+        // (ethdev refuses the offload without RSS).
+        conf.rxmode.offloads |= info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH;
     }
     if (config.mtu != 0) {
         // The largest MTU is the smaller of max_mtu and the largest frame
@@ -124,6 +126,7 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
     if (const int rc = rte_eth_dev_configure(id, p.rx_queues_, p.tx_queues_, &conf); rc != 0) {
         return failed("rte_eth_dev_configure", rc);
     }
+    p.configured_ = true; // from here on, a failure closes the port again
     if (config.mtu != 0) {
         if (const int rc = rte_eth_dev_set_mtu(id, config.mtu); rc != 0) {
             return failed("rte_eth_dev_set_mtu", rc);
@@ -176,19 +179,22 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
         id, p.driver_, p.rx_queues_, p.tx_queues_, rx_desc, tx_desc, p.mtu_, config.mbufs,
         p.rss_ ? fmt::format("{}-entry RETA", p.rss_->reta.size()) : std::string(can_rss ? "unreadable" : "none"),
         p.tx_caps_.ipv4 ? "on" : "off", p.tx_caps_.tcp ? "on" : "off",
-        (conf.rxmode.offloads & rx_wanted & ~RTE_ETH_RX_OFFLOAD_RSS_HASH) != 0 ? "on" : "off");
+        (conf.rxmode.offloads & rx_wanted) != 0 ? "on" : "off");
     return p;
 }
 
 Port::Port(Port&& o) noexcept
-    : id_(o.id_), running_(std::exchange(o.running_, false)), closed_(std::exchange(o.closed_, true)),
+    : id_(o.id_), configured_(std::exchange(o.configured_, false)), running_(std::exchange(o.running_, false)),
+      closed_(std::exchange(o.closed_, true)),
       pool_(std::exchange(o.pool_, nullptr)),
       mac_(o.mac_), tx_caps_(o.tx_caps_), driver_(std::move(o.driver_)), rx_queues_(o.rx_queues_),
       tx_queues_(o.tx_queues_), mtu_(o.mtu_), rss_(std::move(o.rss_)) {}
 
 Port::~Port() {
-    if (pool_ != nullptr) {
+    if (configured_) {
         close();
+    }
+    if (pool_ != nullptr) {
         rte_mempool_free(pool_);
     }
 }

@@ -104,6 +104,7 @@ private:
     Port() = default;
 
     std::uint16_t id_ = 0;
+    bool configured_ = false; // rte_eth_dev_configure succeeded: close() undoes it
     bool running_ = false;
     bool closed_ = false;
     rte_mempool* pool_ = nullptr;

@@ -33,6 +33,7 @@ std::uint32_t RunLoop::once() noexcept {
             const auto n = static_cast<std::uint16_t>(
                 rte_ring_sc_dequeue_burst(steering_.ring(from, worker_), reinterpret_cast<void**>(pkts), burst, nullptr));
             steering_counters_.taken += n;
+            moved += n;
             if (n != 0) {
                 engine_.input(pkts, n, now);
             }
@@ -47,6 +48,7 @@ std::uint32_t RunLoop::once() noexcept {
         while (const auto n = static_cast<std::uint16_t>(rte_ring_sc_dequeue_burst(
                    steering_.tx_ring(w), reinterpret_cast<void**>(pkts), burst, nullptr))) {
             transmit(pkts, n);
+            moved += n;
         }
     }
     if (now >= next_publish_) {

@@ -33,7 +33,9 @@ Result<std::unique_ptr<Steering>, PortError> Steering::create(std::uint16_t port
                                                               unsigned rx_queues, unsigned tx_queues,
                                                               const std::optional<RssState>& rss) noexcept {
     workers = std::max(workers, 1u);
-    const bool use_rss = workers > 1 && rx_queues > 1 && rss && !rss->reta.empty() &&
+    // RSS steers only onto queues, so every loop needs one; with fewer
+    // queues than loops, the loops without one would own nothing.
+    const bool use_rss = workers > 1 && rx_queues >= workers && rss && !rss->reta.empty() &&
                          (rss->hash_functions & RTE_ETH_RSS_NONFRAG_IPV4_TCP) != 0;
     const auto symmetric = symmetric_rss_key();
     std::unique_ptr<Steering> s(new Steering(workers, rx_queues, std::max(tx_queues, 1u),
@@ -68,10 +70,11 @@ Result<std::unique_ptr<Steering>, PortError> Steering::create(std::uint16_t port
         }
     }
     if (workers > 1) {
-        const std::string why = use_rss           ? fmt::format("the port's {}-entry RETA", rss->reta.size())
-                                : rx_queues == 1  ? std::string("one RX queue")
-                                : rss             ? std::string("the port's RSS does not hash TCP ports")
-                                                  : std::string("the port reports no RSS of its own");
+        const std::string why = use_rss                ? fmt::format("the port's {}-entry RETA", rss->reta.size())
+                                : rx_queues == 1       ? std::string("one RX queue")
+                                : rx_queues < workers  ? std::string("fewer RX queues than run loops")
+                                : rss                  ? std::string("the port's RSS does not hash TCP ports")
+                                                       : std::string("the port reports no RSS of its own");
         log(RTE_LOG_NOTICE, "port {}: {} run loops on {} RX / {} TX queues, steering {} ({})", port_id, workers,
             rx_queues, tx_queues, to_string(s->mode()), why);
     }
@@ -142,10 +145,14 @@ unsigned Steering::owner(const rte_mbuf* m, unsigned here, SteeringCounters& cou
 }
 
 void Steering::rss_disagrees(unsigned here, unsigned owner, std::uint32_t hash, std::uint32_t nic_hash) noexcept {
+    // Owners stay as the RETA named them at start: changing the rule now
+    // would move live connections. Only the packets the port misplaces take
+    // the ring, and the counters say how many.
     if (!warned_.exchange(true, std::memory_order_relaxed)) {
         mode_.store(SteeringMode::software, std::memory_order_relaxed);
         log(RTE_LOG_WARNING, "the port's RSS disagrees with the software hash: a TCP packet for run loop {} arrived "
-            "on loop {}'s queue (software hash {:#010x}, port's {:#010x}); steering in software from now on",
+            "on loop {}'s queue (software hash {:#010x}, port's {:#010x}); such packets are passed to their owner "
+            "over a ring from now on",
             owner, here, hash, nic_hash);
     }
 }

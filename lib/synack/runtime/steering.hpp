@@ -3,13 +3,14 @@
 // one core for its whole life; its owner is fixed when the port starts, from
 // the Toeplitz hash of the packet's addresses and ports:
 //
-//   rss       the port spreads packets by RSS and reported its key and RETA:
-//             owner = RETA[hash] (queue q is polled by loop q % workers).
-//             The software hash is checked against every TCP packet's queue
-//             (and the NIC's hash where it gives one); a disagreement is
-//             counted, logged once, the mode becomes `software`, and the
-//             packet goes on to its owner as in software mode. Owners never
-//             change, so no connection moves.
+//   rss       the port spreads packets by RSS over a queue per loop (at
+//             least) and reported its key and RETA: owner = RETA[hash % size]
+//             % workers (queue q is polled by loop q % workers). The software
+//             hash is checked against every TCP packet's queue (and the NIC's
+//             hash where it gives one); a disagreement is counted, logged
+//             once, the mode becomes `software`, and the packet goes on to
+//             its owner over a ring. Owners never change, so no connection
+//             moves.
 //   software  the port cannot do RSS (one queue: TAP, AF_PACKET; or AF_PACKET
 //             fanout, whose hash is the kernel's): owner = hash % workers,
 //             with the symmetric key. Each loop receives from its queues and
@@ -53,6 +54,8 @@ class Steering {
 public:
     /// Every loop.
     static constexpr unsigned everyone = ~0u;
+    /// Per ring: more than a few bursts from every queue of a loop, so a
+    /// busy owner drops only when it falls behind for a while.
     static constexpr unsigned ring_size = 4096;
 
     /// Plans the steering of `workers` loops over port (started), and makes

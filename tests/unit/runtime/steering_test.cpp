@@ -65,11 +65,27 @@ runtime::RssState rss_of(unsigned queues, unsigned entries) {
     return r;
 }
 
-/// The loop a NIC with rss's key and RETA puts the packet src:sport -> dst:dport on.
+/// The loop a NIC with rss's key and RETA puts the packet src:sport -> dst:dport
+/// on, by DPDK's reference hash (not the one under test).
 unsigned nic_queue(const runtime::RssState& rss, unsigned loops, wire::Ipv4Addr src, wire::Ipv4Addr dst,
                    std::uint16_t sport, std::uint16_t dport) {
-    const runtime::Toeplitz h(rss.key);
-    return rss.reta[h.ipv4_tcp(src, dst, sport, dport) % rss.reta.size()] % loops;
+    rte_ipv4_tuple t{};
+    t.src_addr = src.value;
+    t.dst_addr = dst.value;
+    t.sport = sport;
+    t.dport = dport;
+    const std::uint32_t h = rte_softrss(reinterpret_cast<std::uint32_t*>(&t), RTE_THASH_V4_L4_LEN, rss.key.data());
+    return rss.reta[h % rss.reta.size()] % loops;
+}
+
+/// As rss_of(), with the key of Microsoft's RSS specification: not
+/// symmetric, so a hash of the wrong direction shows.
+runtime::RssState asymmetric_rss_of(unsigned queues, unsigned entries) {
+    runtime::RssState r = rss_of(queues, entries);
+    r.key = {0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3,
+             0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3,
+             0x80, 0x30, 0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+    return r;
 }
 
 } // namespace
@@ -230,4 +246,48 @@ TEST_CASE("steering: mbufs still in the rings are freed with them", "[runtime][s
         REQUIRE(synack::test::in_use() == before + 20);
     }
     REQUIRE(synack::test::in_use() == before);
+}
+
+TEST_CASE("steering (rss, a key that is not symmetric): received packets and active opens are hashed "
+          "in the direction the port hashes them",
+          "[runtime][steering]") {
+    const auto rss = asymmetric_rss_of(4, 128);
+    auto s = make(4, 4, 4, rss);
+    REQUIRE(s->mode() == SteeringMode::rss);
+    SteeringCounters c;
+    const wire::Ipv4Addr server = wire::Ipv4Addr::from_octets(192, 0, 2, 9);
+    std::vector<unsigned> per_loop(4, 0);
+    for (std::uint16_t port = 40000; port < 41000; ++port) {
+        // A packet from the peer arrives where the port's hash of it says.
+        const unsigned q = nic_queue(rss, 4, server, us, 443, port);
+        auto m = tcp_frame(server, us, 443, port);
+        REQUIRE(s->owner(m.get(), q, c) == q);
+        // An active open from that port is owned by the loop its replies reach.
+        const tcp::FourTuple t{tcp::FourTuple::mapped(us), tcp::FourTuple::mapped(server), port, 443};
+        for (unsigned w = 0; w < 4; ++w) {
+            REQUIRE(s->owns(w, t) == (w == q));
+        }
+        ++per_loop[q];
+    }
+    REQUIRE(c.rss_mismatches == 0);
+    for (const unsigned n : per_loop) {
+        CHECK(n > 150);
+    }
+}
+
+TEST_CASE("steering: with fewer RX queues than loops, RSS cannot reach every loop: software steering",
+          "[runtime][steering]") {
+    auto s = make(4, 2, 2, rss_of(2, 128));
+    REQUIRE(s->mode() == SteeringMode::software);
+    const wire::Ipv4Addr server = wire::Ipv4Addr::from_octets(192, 0, 2, 9);
+    std::vector<unsigned> owned(4, 0);
+    for (std::uint16_t port = 40000; port < 41000; ++port) {
+        const tcp::FourTuple t{tcp::FourTuple::mapped(us), tcp::FourTuple::mapped(server), port, 443};
+        for (unsigned w = 0; w < 4; ++w) {
+            owned[w] += s->owns(w, t) ? 1 : 0;
+        }
+    }
+    for (const unsigned n : owned) {
+        CHECK(n > 150); // every loop owns some
+    }
 }
