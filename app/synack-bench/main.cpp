@@ -246,14 +246,7 @@ std::string steering_json(const Run& run) {
     runtime::SteeringCounters s;
     std::string per_loop;
     for (const auto& w : run.workers) {
-        const auto& c = w->loop->steering_counters();
-        s.passed += c.passed;
-        s.taken += c.taken;
-        s.ring_full += c.ring_full;
-        s.rss_mismatches += c.rss_mismatches;
-        s.arp_copies += c.arp_copies;
-        s.copy_failed += c.copy_failed;
-        s.tx_handed_off += c.tx_handed_off;
+        s += w->loop->steering_counters();
         per_loop += fmt::format("{}{{\"lcore\": {}, \"rx\": {}, \"segments_in\": {}, \"connections_opened\": {}}}",
                                 per_loop.empty() ? "" : ", ", w->lcore, w->loop->port_counters().rx_packets,
                                 w->engine->counters().tcp.segments_in, w->engine->counters().connections_opened);
@@ -311,9 +304,7 @@ int run_server(Run& run) {
         for (std::size_t i = 0; i < engine::frame_drop_count; ++i) {
             c.frame_drops[i] += e.frame_drops[i];
         }
-        pc.rx_packets += w->loop->port_counters().rx_packets;
-        pc.tx_packets += w->loop->port_counters().tx_packets;
-        pc.tx_dropped += w->loop->port_counters().tx_dropped;
+        pc += w->loop->port_counters();
         connections_at_exit += w->connections_at_exit;
     }
     std::string digests;

@@ -41,6 +41,14 @@ struct PortCounters {
     std::uint64_t rx_packets = 0;
     std::uint64_t tx_packets = 0;
     std::uint64_t tx_dropped = 0; // refused by the PMD after retrying: freed, counted
+
+    /// Adds another loop's counters (for totals).
+    PortCounters& operator+=(const PortCounters& o) noexcept {
+        rx_packets += o.rx_packets;
+        tx_packets += o.tx_packets;
+        tx_dropped += o.tx_dropped;
+        return *this;
+    }
 };
 
 /// The RSS the port really applies, read back after start.

@@ -48,6 +48,18 @@ struct SteeringCounters {
     std::uint64_t arp_copies = 0;      // ARP frames copied to the other loops
     std::uint64_t copy_failed = 0;     // ARP copies not made: no mbuf
     std::uint64_t tx_handed_off = 0;   // frames passed to the loop that owns a TX queue
+
+    /// Adds another loop's counters (for totals).
+    SteeringCounters& operator+=(const SteeringCounters& o) noexcept {
+        passed += o.passed;
+        taken += o.taken;
+        ring_full += o.ring_full;
+        rss_mismatches += o.rss_mismatches;
+        arp_copies += o.arp_copies;
+        copy_failed += o.copy_failed;
+        tx_handed_off += o.tx_handed_off;
+        return *this;
+    }
 };
 
 class Steering {

@@ -85,17 +85,9 @@ void add_each(Array& a, const Array& b) {
 void accumulate(Published& a, const Published& b) {
     auto& x = a.engine;
     const auto& y = b.engine;
-    a.port.rx_packets += b.port.rx_packets;
-    a.port.tx_packets += b.port.tx_packets;
-    a.port.tx_dropped += b.port.tx_dropped;
+    a.port += b.port;
     a.mode = b.mode;
-    a.steering.passed += b.steering.passed;
-    a.steering.taken += b.steering.taken;
-    a.steering.ring_full += b.steering.ring_full;
-    a.steering.rss_mismatches += b.steering.rss_mismatches;
-    a.steering.arp_copies += b.steering.arp_copies;
-    a.steering.copy_failed += b.steering.copy_failed;
-    a.steering.tx_handed_off += b.steering.tx_handed_off;
+    a.steering += b.steering;
     a.connections += b.connections;
     x.frames_in += y.frames_in;
     x.frames_out += y.frames_out;
