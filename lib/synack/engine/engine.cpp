@@ -1,5 +1,6 @@
 #include <synack/engine/engine.hpp>
 
+#include <synack/base/counters.hpp>
 #include <synack/tcp/tcp.hpp>
 #include <synack/wire/arp.hpp>
 #include <synack/wire/ethernet.hpp>
@@ -48,6 +49,11 @@ const char* to_string(FrameDrop d) noexcept {
     case FrameDrop::arp_conflict: return "arp_conflict";
     }
     return "unknown";
+}
+
+EngineCounters& EngineCounters::operator+=(const EngineCounters& o) noexcept {
+    add_counters(*this, o);
+    return *this;
 }
 
 Engine::Engine(const EngineConfig& config, rte_mempool* pool, time::Instant now)
@@ -219,6 +225,10 @@ void Engine::handle_no_connection(const tcp::FourTuple& tuple, const wire::TcpSe
     }
     if (!seg.has(flag::syn)) {
         counters_.tcp.drops.add(tcp::DropReason::listen_not_syn);
+        return;
+    }
+    if (seg.has(flag::fin)) {
+        counters_.tcp.drops.add(tcp::DropReason::listen_syn_fin);
         return;
     }
     if (l->syn_received >= config_.syn_backlog) {

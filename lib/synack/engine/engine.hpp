@@ -110,7 +110,7 @@ enum class FrameDrop : std::uint8_t {
     no_route,         // to send: off-link destination and no gateway
     arp_conflict,     // ARP from someone claiming our address (RFC 5227)
 };
-inline constexpr std::size_t frame_drop_count = 11;
+inline constexpr std::size_t frame_drop_count = static_cast<std::size_t>(FrameDrop::arp_conflict) + 1;
 
 struct EngineCounters {
     std::uint64_t frames_in = 0;
@@ -130,9 +130,18 @@ struct EngineCounters {
     net::NeighborCounters neighbors;
     std::uint64_t time_wait_compacted = 0; // connections shrunk to a record
     std::uint64_t time_wait_full = 0;      // not shrunk: no record free
+    /// SYN cookies (RFC 4987 section 3.6): SYN-ACKs that carried one (the
+    /// listener's SYN-RECEIVED limit was reached, or cookies are always on),
+    /// ACKs whose cookie checked (a connection opened from it), and ACKs to a
+    /// listener whose cookie did not (answered with RST).
+    std::uint64_t syn_cookies_sent = 0;
+    std::uint64_t syn_cookies_accepted = 0;
+    std::uint64_t syn_cookies_rejected = 0;
     tcp::TcpCounters tcp;
 
     std::uint64_t dropped(FrameDrop d) const noexcept { return frame_drops[static_cast<std::size_t>(d)]; }
+    /// Adds o counter by counter (the totals of several engines).
+    EngineCounters& operator+=(const EngineCounters& o) noexcept;
 };
 
 /// A connection as the engine keeps it: the TCB plus the engine's links.

@@ -197,8 +197,72 @@ std::uint32_t take_reassembled(Tcb& t, TcpEnv& env) noexcept {
         return t.recv.push(p, n).ok();
     });
     t.rcv.nxt += more;
+    take_held_fin(t, env);
     return more;
 }
+
+bool our_fin_acked(const Tcb& t) noexcept {
+    return t.fin_sent && t.snd.una == t.snd.max;
+}
+
+bool can_take_fin(TcpState s) noexcept {
+    switch (s) {
+    case TcpState::syn_received:
+    case TcpState::established:
+    case TcpState::fin_wait_1:
+    case TcpState::fin_wait_2: return true;
+    case TcpState::closed:
+    case TcpState::listen:
+    case TcpState::syn_sent:
+    case TcpState::close_wait:
+    case TcpState::closing:
+    case TcpState::last_ack:
+    case TcpState::time_wait: return false; // the peer's FIN came already (or cannot yet)
+    }
+    return false;
+}
+
+void take_held_fin(Tcb& t, TcpEnv& env) noexcept {
+    const std::optional<wire::Seq32> fin = t.ooo.fin();
+    if (!fin || *fin != t.rcv.nxt || !can_take_fin(t.state)) {
+        return;
+    }
+    t.ooo.forget_fin();
+    accept_fin(t, env);
+}
+
+void accept_fin(Tcb& t, TcpEnv& env) noexcept {
+    t.rcv.nxt += 1;
+    t.ack_now = true;
+    switch (t.state) {
+    case TcpState::syn_received:
+    case TcpState::established:
+        t.state = TcpState::close_wait;
+        notify(t, ConnEvent::peer_closed, env);
+        break;
+    case TcpState::fin_wait_1:
+        notify(t, ConnEvent::peer_closed, env);
+        if (our_fin_acked(t)) {
+            enter_time_wait(t, env);
+        } else {
+            t.state = TcpState::closing; // simultaneous close
+        }
+        break;
+    case TcpState::fin_wait_2:
+        notify(t, ConnEvent::peer_closed, env);
+        enter_time_wait(t, env);
+        break;
+    case TcpState::time_wait: enter_time_wait(t, env); break; // restart 2 MSL
+    case TcpState::close_wait:
+    case TcpState::closing:
+    case TcpState::last_ack:
+    case TcpState::closed:
+    case TcpState::listen:
+    case TcpState::syn_sent: break;
+    }
+}
+
+
 
 void establish(Tcb& t, TcpEnv& env) noexcept {
     t.state = TcpState::established;
@@ -387,10 +451,7 @@ void consumed(Tcb& t, std::uint32_t bytes, TcpEnv& env) noexcept {
     // A window update when the right edge can move by enough: receiver SWS
     // avoidance (RFC 9293 section 3.8.6.2.2), from a closed window too. A
     // smaller opening is found by the sender's persist timer.
-    const wire::Seq32 edge = t.rcv.nxt + t.recv.window();
-    const std::uint32_t threshold = std::min<std::uint32_t>(t.recv.capacity() / 2, t.snd.mss);
-    if (is_synchronized(t.state) && after(edge, t.rcv.adv_edge) &&
-        static_cast<std::uint32_t>(edge - t.rcv.adv_edge) >= threshold) {
+    if (is_synchronized(t.state) && window_update_due(t)) {
         t.ack_now = true;
     }
     if (t.ack_now) {

@@ -18,9 +18,25 @@ void enter_closed(Tcb& tcb, CloseReason why, TcpEnv& env) noexcept;
 void enter_time_wait(Tcb& tcb, TcpEnv& env) noexcept;
 
 /// Moves the held out-of-order data now contiguous with RCV.NXT into the
-/// receive buffer, as far as it has room, and advances RCV.NXT past it.
+/// receive buffer, as far as it has room, and advances RCV.NXT past it; then
+/// takes a held FIN that RCV.NXT has reached (take_held_fin).
 /// Returns the bytes moved. What does not fit stays held, unacknowledged.
 std::uint32_t take_reassembled(Tcb& tcb, TcpEnv& env) noexcept;
+
+/// Whether a FIN from the peer can still arrive in this state: it has not
+/// come yet, and the connection is (being) synchronized.
+bool can_take_fin(TcpState state) noexcept;
+
+/// Takes the FIN held by tcb.ooo once RCV.NXT has reached it (accept_fin).
+void take_held_fin(Tcb& tcb, TcpEnv& env) noexcept;
+
+/// The eighth step of RFC 9293 section 3.10.7.4: the peer's FIN, every byte
+/// before it received. RCV.NXT moves past it, an ACK is due, the state moves
+/// on and the application hears peer_closed.
+void accept_fin(Tcb& tcb, TcpEnv& env) noexcept;
+
+/// Our FIN is sent and acknowledged.
+bool our_fin_acked(const Tcb& tcb) noexcept;
 
 /// To ESTABLISHED: congestion control starts, keepalive arms, the
 /// application is told.

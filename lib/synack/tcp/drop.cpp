@@ -19,6 +19,7 @@ const char* to_string(DropReason r) noexcept {
     case DropReason::ooo_no_room: return "ooo_no_room";
     case DropReason::recv_buffer_full: return "recv_buffer_full";
     case DropReason::no_mbuf: return "no_mbuf";
+    case DropReason::listen_syn_fin: return "listen_syn_fin";
     }
     return "unknown";
 }

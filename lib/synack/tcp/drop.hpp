@@ -40,9 +40,12 @@ enum class DropReason : std::uint8_t {
     recv_buffer_full,
     /// No mbuf for the reply.
     no_mbuf,
+    /// LISTEN got SYN and FIN together: a scan, not an opening. Dropped
+    /// without an answer, as Linux and the BSDs do.
+    listen_syn_fin,
 };
 
-inline constexpr std::size_t drop_reason_count = 15;
+inline constexpr std::size_t drop_reason_count = static_cast<std::size_t>(DropReason::listen_syn_fin) + 1;
 
 /// Stable lower-case name, for counter names.
 const char* to_string(DropReason r) noexcept;

@@ -164,10 +164,6 @@ void new_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
     }
 }
 
-bool our_fin_acked(const Tcb& t) noexcept {
-    return t.fin_sent && t.snd.una == t.snd.max;
-}
-
 // Seventh step: data for the application (ESTABLISHED, FIN-WAIT-1/2).
 void accept_text(Tcb& t, Seq32 seq, wire::MbufPtr payload, std::uint32_t len, TcpEnv& env) noexcept {
     if (seq != t.rcv.nxt) {
@@ -201,38 +197,6 @@ void accept_text(Tcb& t, Seq32 seq, wire::MbufPtr payload, std::uint32_t len, Tc
         t.ack_now = true;
     } else if (!t.ack_now && !env.timers.armed(t.delack_timer)) {
         env.timers.arm(t.delack_timer, env.now + env.config.delayed_ack);
-    }
-}
-
-// Eighth step: the peer's FIN, once every byte before it has arrived.
-void accept_fin(Tcb& t, TcpEnv& env) noexcept {
-    t.rcv.nxt += 1;
-    t.ack_now = true;
-    switch (t.state) {
-    case TcpState::syn_received:
-    case TcpState::established:
-        t.state = TcpState::close_wait;
-        notify(t, ConnEvent::peer_closed, env);
-        break;
-    case TcpState::fin_wait_1:
-        notify(t, ConnEvent::peer_closed, env);
-        if (our_fin_acked(t)) {
-            enter_time_wait(t, env);
-        } else {
-            t.state = TcpState::closing; // simultaneous close
-        }
-        break;
-    case TcpState::fin_wait_2:
-        notify(t, ConnEvent::peer_closed, env);
-        enter_time_wait(t, env);
-        break;
-    case TcpState::time_wait: enter_time_wait(t, env); break; // restart 2 MSL
-    case TcpState::close_wait:
-    case TcpState::closing:
-    case TcpState::last_ack:
-    case TcpState::closed:
-    case TcpState::listen:
-    case TcpState::syn_sent: break;
     }
 }
 
@@ -521,11 +485,14 @@ void segment_arrives(Tcb& t, Incoming in, TcpEnv& env) noexcept {
         }
     }
 
-    // Eighth: FIN, processed only in order. An out-of-order FIN is dropped
-    // with its position; the peer retransmits it.
-    if (fin && seq + len == t.rcv.nxt) {
-        accept_fin(t, env);
+    // Eighth: FIN. Its place is after the segment's text; taken once every
+    // byte before it has arrived, and held until then (SHLD-31), this
+    // segment's FIN or one held from before that its text reached.
+    if (fin && can_take_fin(t.state) && !before(seq + len, t.rcv.nxt)) {
+        t.ooo.hold_fin(seq + len);
+        t.ack_now = true; // an out-of-order FIN is ACKed at once too (RFC 5681 section 4.2)
     }
+    take_held_fin(t, env);
 }
 
 void reset_for_no_connection(const FourTuple& tuple, const wire::TcpSegment& seg,

@@ -28,30 +28,37 @@ bool has_unsent_fin(const Tcb& t) noexcept {
     return t.fin_queued && !t.fin_sent;
 }
 
+// The right edge a window field can announce now: RCV.NXT plus the free
+// buffer, as far as the 16-bit field reaches at our scale, in whole units of
+// the scale (RFC 7323 section 2.3). Without scaling a 256 KiB buffer cannot
+// be announced past 65,535 bytes: measuring openings against the buffer
+// rather than against this edge asks for an update that never comes, and
+// one ACK after another goes out.
+wire::Seq32 offerable_edge(const Tcb& t, bool syn) noexcept {
+    // RFC 7323 section 2.2: "The window field in a segment where the SYN bit
+    // is set ... MUST NOT be scaled."
+    const std::uint8_t shift = syn ? 0 : t.rcv.wscale;
+    const std::uint32_t units = std::min(t.recv.window() >> shift, max_window_unscaled);
+    return t.rcv.nxt + (units << shift);
+}
+
 // The window field for a segment, with receiver SWS avoidance (RFC 9293
 // section 3.8.6.2.2): the right edge moves right only by at least
 // min(RCV.BUFF / 2, MSS), and never moves left (section 3.8.6.2.2: "shrinking
 // the window ... is strongly discouraged"). Updates rcv.adv_edge.
 std::uint16_t window_field(Tcb& t, bool syn) noexcept {
-    const std::uint32_t free_bytes = t.recv.window();
-    wire::Seq32 edge = t.rcv.nxt + free_bytes;
-    if (after(edge, t.rcv.adv_edge)) {
-        const auto grow = static_cast<std::uint32_t>(edge - t.rcv.adv_edge);
-        const std::uint32_t threshold = std::min<std::uint32_t>(t.recv.capacity() / 2, t.snd.mss);
-        const bool window_was_closed = !after(t.rcv.adv_edge, t.rcv.nxt);
-        if (grow < threshold && !window_was_closed && !syn) {
-            edge = t.rcv.adv_edge;
-        }
-    } else {
-        edge = t.rcv.adv_edge; // never shrink
+    wire::Seq32 edge = offerable_edge(t, syn);
+    const bool window_was_closed = !after(t.rcv.adv_edge, t.rcv.nxt);
+    if (!after(edge, t.rcv.adv_edge) || (!syn && !window_was_closed && !window_update_due(t))) {
+        edge = t.rcv.adv_edge; // never shrink; announce no small opening
     }
-    std::uint32_t wnd = before(t.rcv.nxt, edge) ? static_cast<std::uint32_t>(edge - t.rcv.nxt) : 0;
-    // RFC 7323 section 2.2: "The window field in a segment where the SYN bit
-    // is set ... MUST NOT be scaled."
     const std::uint8_t shift = syn ? 0 : t.rcv.wscale;
-    wnd = std::min(wnd >> shift, max_window_unscaled);
-    t.rcv.adv_edge = seq_max(t.rcv.adv_edge, t.rcv.nxt + (wnd << shift));
-    return static_cast<std::uint16_t>(wnd);
+    const std::uint32_t wnd = before(t.rcv.nxt, edge) ? static_cast<std::uint32_t>(edge - t.rcv.nxt) : 0;
+    // An edge kept from before may not fall on a unit of the scale: the
+    // field rounds it down (RFC 7323 section 2.4), adv_edge keeps the larger.
+    const std::uint32_t field = std::min(wnd >> shift, max_window_unscaled);
+    t.rcv.adv_edge = seq_max(t.rcv.adv_edge, t.rcv.nxt + (field << shift));
+    return static_cast<std::uint16_t>(field);
 }
 
 wire::TcpOptions options_for(Tcb& t, std::uint8_t flags, const TcpEnv& env) noexcept {
@@ -81,6 +88,12 @@ wire::TcpOptions options_for(Tcb& t, std::uint8_t flags, const TcpEnv& env) noex
 }
 
 } // namespace
+
+bool window_update_due(const Tcb& t) noexcept {
+    const wire::Seq32 edge = offerable_edge(t, false);
+    const std::uint32_t threshold = std::min<std::uint32_t>(t.recv.capacity() / 2, t.snd.mss);
+    return after(edge, t.rcv.adv_edge) && static_cast<std::uint32_t>(edge - t.rcv.adv_edge) >= threshold;
+}
 
 bool push_segment(const FourTuple& tuple, wire::MbufPtr packet, TcpEnv& env) noexcept {
     if (!env.out.push(OutSegment{tuple, std::move(packet)})) {

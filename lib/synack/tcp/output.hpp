@@ -42,6 +42,11 @@ void send_time_wait_ack(const TimeWait& tw, TcpEnv& env) noexcept;
 /// the probe of a closed window after a timeout.
 void retransmit_first_unacked(Tcb& tcb, TcpEnv& env) noexcept;
 
+/// Receiver SWS avoidance (RFC 9293 section 3.8.6.2.2): whether the right
+/// edge a window field can announce now lies at least min(RCV.BUFF / 2, MSS)
+/// beyond the one last announced, so that a window update is worth a segment.
+bool window_update_due(const Tcb& tcb) noexcept;
+
 /// Arms the retransmission timer for the current RTO.
 void arm_retransmit(Tcb& tcb, TcpEnv& env) noexcept;
 

@@ -238,6 +238,7 @@ void ReassemblyQueue::clear(ReassemblyPool& pool) noexcept {
     bytes_ = 0;
     segments_ = 0;
     has_latest_ = false;
+    has_fin_ = false;
 }
 
 void chain_drop_front(MbufPtr& chain, std::uint32_t n) noexcept {

@@ -41,6 +41,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <type_traits>
 #include <utility>
 
@@ -174,6 +175,21 @@ public:
     /// Returns the number of blocks written: min(max, contiguous ranges).
     std::size_t sack_blocks(wire::SackBlock* out, std::size_t max) const noexcept;
 
+    /// Remembers where the peer's FIN lies: it arrived beyond a hole, and
+    /// is taken once every byte before it has (RFC 9293 section 3.10.7.4,
+    /// SHLD-31 holds it as it holds data; a FIN dropped here would leave the
+    /// peer to resend it a whole RTO later). The latest one seen wins.
+    void hold_fin(wire::Seq32 fin_seq) noexcept {
+        fin_seq_ = fin_seq;
+        has_fin_ = true;
+    }
+    /// Forgets a held FIN (taken, or the connection is done with).
+    void forget_fin() noexcept { has_fin_ = false; }
+    /// The sequence number of a held FIN, if one is held.
+    std::optional<wire::Seq32> fin() const noexcept {
+        return has_fin_ ? std::optional(fin_seq_) : std::nullopt;
+    }
+
     /// Payload bytes held.
     std::uint32_t bytes() const noexcept { return bytes_; }
     /// Segments (pool nodes) held.
@@ -182,7 +198,8 @@ public:
     bool empty() const noexcept { return list_.empty(); }
 
     /// Frees every held segment (its node to pool, its mbufs to their
-    /// mempools): on abort, reset or close. Afterwards empty().
+    /// mempools) and forgets a held FIN: on abort, reset or close. Afterwards
+    /// empty().
     void clear(ReassemblyPool& pool) noexcept;
 
 private:
@@ -211,6 +228,8 @@ private:
     // for the order of sack_blocks(); valid while has_latest_.
     wire::Seq32 latest_seq_;
     bool has_latest_ = false;
+    wire::Seq32 fin_seq_; // valid while has_fin_
+    bool has_fin_ = false;
 };
 
 /// Drops the first n bytes of an mbuf chain, freeing the leading segments that

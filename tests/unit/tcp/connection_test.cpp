@@ -1098,6 +1098,79 @@ TEST_CASE("ESTABLISHED: a FIN beyond a hole is not taken until the hole fills", 
     REQUIRE(t.app_read() == "abcdef");
 }
 
+TEST_CASE("ESTABLISHED: a FIN beyond a hole is held; the data filling the hole brings it in, and the"
+          " ACK covers it (RFC 9293 3.10.7.4, SHLD-31)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 4, .ack = local_iss + 1, .flags = flag::fin | flag::ack,
+            .window = 64240},
+           "def");
+    REQUIRE(t.tcb.state == TcpState::established);
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 1);
+    // Only the missing bytes come again, without the FIN.
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240}, "abc");
+    REQUIRE(t.tcb.state == TcpState::close_wait);
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 8); // six bytes and the FIN
+    REQUIRE(t.saw_event(ConnEvent::peer_closed));
+    REQUIRE(t.app_read() == "abcdef");
+}
+
+TEST_CASE("ESTABLISHED: a bare FIN beyond a hole is held too (RFC 9293 3.10.7.4, SHLD-31)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    t.send({.seq = remote_iss + 4, .ack = local_iss + 1, .flags = flag::fin | flag::ack,
+            .window = 64240});
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 1);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240}, "abc");
+    REQUIRE(t.tcb.state == TcpState::close_wait);
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 5);
+    REQUIRE(t.app_read() == "abc");
+}
+
+TEST_CASE("FIN-WAIT-2: data and a FIN beyond a hole; the hole filled -> TIME-WAIT (RFC 9293 3.10.7.4)",
+          "[tcp][rfc9293]") {
+    TcpFixture t;
+    t.make_established();
+    auto e = t.env();
+    tcp::shutdown_write(t.tcb, e);
+    REQUIRE(t.expect_tx().hdr.flags == (flag::fin | flag::ack));
+    t.send({.seq = remote_iss + 5, .ack = local_iss + 2, .flags = flag::fin | flag::ack,
+            .window = 64240},
+           "efgh");
+    REQUIRE(t.tcb.state == TcpState::fin_wait_2);
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 1);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 2, .flags = flag::ack, .window = 64240}, "abcd");
+    REQUIRE(t.tcb.state == TcpState::time_wait);
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 10);
+    REQUIRE(t.app_read() == "abcdefgh");
+}
+
+TEST_CASE("ESTABLISHED: a held FIN behind data that waited for a free segment slot is taken when the"
+          " application reads (RFC 9293 3.10.7.4)",
+          "[tcp][rfc9293]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.recv_buffer_bytes = 4096; // 4096 / 256 + 16 = 32 segments held at most
+    TcpFixture t(c);
+    t.make_established();
+    const std::uint32_t slots = t.tcb.recv.segments_max();
+    for (std::uint32_t i = 0; i + 1 < slots; ++i) {
+        t.send({.seq = remote_iss + 1 + i, .ack = local_iss + 1, .flags = flag::ack, .window = 64240}, "x");
+    }
+    // "z" and the FIN beyond a one-byte hole; then the hole fills, taking the last slot.
+    t.send({.seq = remote_iss + slots + 1, .ack = local_iss + 1, .flags = flag::fin | flag::ack,
+            .window = 64240},
+           "z");
+    t.send({.seq = remote_iss + slots, .ack = local_iss + 1, .flags = flag::ack, .window = 64240}, "y");
+    REQUIRE(t.tcb.state == TcpState::established);
+    REQUIRE(t.tcb.ooo.fin().has_value());
+    std::string all = t.app_read();
+    REQUIRE(t.tcb.state == TcpState::close_wait);
+    all += t.app_read();
+    REQUIRE(all == std::string(slots - 1, 'x') + "yz");
+}
+
 TEST_CASE("FIN-WAIT-1: a lost FIN is retransmitted on timeout", "[tcp][rfc6298]") {
     TcpFixture t;
     t.make_established();
@@ -1208,6 +1281,63 @@ TEST_CASE("ESTABLISHED: the receive window closes as data waits and reopens when
     REQUIRE(t.app_read().size() == 4000);
     const Sent update = t.expect_tx(); // the window update
     REQUIRE(update.hdr.window == 4000);
+}
+
+TEST_CASE("ESTABLISHED: without window scaling a buffer larger than 64 KiB draws no window update"
+          " the field cannot carry (RFC 9293 3.8.6.2.2)",
+          "[tcp][rfc9293]") {
+    // The peer offered no window scale: the field tops out at 65,535 while
+    // the free buffer is 256 KiB. Reading must not ask for an update the
+    // field can never show (it used to send an ACK per read, 50,000 a second).
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.recv_buffer_bytes = 256 * 1024;
+    TcpFixture t(c);
+    t.make_established();
+    REQUIRE(t.tcb.rcv.wscale == 0);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240},
+           std::string(1000, 'd'));
+    t.advance(Duration::from_ms(40));
+    REQUIRE(t.expect_tx().hdr.window == 65535 - 1000); // the edge stays: 1000 < MSS
+    REQUIRE(t.app_read().size() == 1000);
+    auto e = t.env();
+    for (int i = 0; i < 100; ++i) {
+        tcp::consumed(t.tcb, 0, e);
+    }
+    t.expect_no_tx();
+    t.advance(Duration::from_s(2));
+    t.expect_no_tx();
+}
+
+TEST_CASE("ESTABLISHED: with a large window scale, the part of the buffer below one unit of the scale"
+          " draws no window update (RFC 7323 2.3, RFC 9293 3.8.6.2.2)",
+          "[tcp][rfc7323]") {
+    // At a shift of 12 the field counts 4 KiB units: up to 4,095 free bytes,
+    // more than an MSS, can never be announced.
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.window_scaling = true;
+    c.recv_buffer_bytes = (128u << 20) + 3000; // 3000 bytes past a unit of the scale
+    TcpFixture t(c);
+    wire::TcpOptions peer;
+    peer.window_scale = 7;
+    t.make_syn_received(peer);
+    REQUIRE(t.tcb.rcv.wscale == 12);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 100});
+    REQUIRE(t.tcb.state == TcpState::established);
+    t.take_events();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 100},
+           std::string(1000, 'd'));
+    t.advance(Duration::from_ms(40));
+    (void)t.expect_tx();
+    REQUIRE(t.app_read().size() == 1000);
+    auto e = t.env();
+    for (int i = 0; i < 100; ++i) {
+        tcp::consumed(t.tcb, 0, e);
+    }
+    // At most the one update that reading 1000 bytes may bring.
+    if (!t.out.empty()) {
+        (void)t.expect_tx();
+    }
+    t.expect_no_tx();
 }
 
 TEST_CASE("ESTABLISHED: bytes beyond the advertised window are cut off (RFC 9293 3.10.7.4)",
