@@ -1,5 +1,6 @@
 #include <synack/base/siphash.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -67,6 +68,20 @@ std::uint64_t siphash24(const SipKey& key, std::span<const std::uint8_t> bytes) 
         s.round();
     }
     return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+SipKey derive_key(const SipKey& root, std::string_view label) noexcept {
+    // The label, then a byte telling the two halves apart. Labels are short
+    // constants: longer ones are cut at 62 bytes.
+    std::uint8_t in[64] = {};
+    const std::size_t n = std::min<std::size_t>(label.size(), sizeof in - 2);
+    std::memcpy(in, label.data(), n);
+    in[n] = 0; // the end of the label, so "ab" + 1 differs from "ab\x01"
+    in[n + 1] = 0;
+    const std::span<const std::uint8_t> bytes(in, n + 2);
+    const std::uint64_t k0 = siphash24(root, bytes);
+    in[n + 1] = 1;
+    return SipKey{k0, siphash24(root, bytes)};
 }
 
 } // namespace synack

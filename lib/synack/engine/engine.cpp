@@ -58,12 +58,18 @@ EngineCounters& EngineCounters::operator+=(const EngineCounters& o) noexcept {
 
 Engine::Engine(const EngineConfig& config, rte_mempool* pool, time::Instant now)
     : config_(config), pool_(pool), now_(now), wheel_(now), ooo_pool_(config.reassembly_segments),
-      conn_pool_(config.max_connections), conns_(config.max_connections, config.secret),
-      neighbors_(config.neighbors, config.secret, wheel_), icmp_window_start_(now),
-      time_wait_pool_(config.time_wait_records), time_wait_(config.time_wait_records, config.secret),
+      conn_pool_(config.max_connections),
+      conns_(config.max_connections, derive_key(config.secret, "flow table")),
+      neighbors_(config.neighbors, derive_key(config.secret, "neighbour cache"), wheel_),
+      icmp_window_start_(now), time_wait_pool_(config.time_wait_records),
+      time_wait_(config.time_wait_records, derive_key(config.secret, "flow table")),
+      half_open_pool_(config.half_open_records),
+      half_open_(config.half_open_records, derive_key(config.secret, "flow table")),
       slots_(config.max_connections, nullptr), generation_(config.max_connections, 0),
       out_(config.tx_queue), tcp_events_(config.event_queue), events_(config.event_queue),
-      tx_(config.tx_queue), isn_(config.secret), next_port_(config.ephemeral_port_min) {
+      tx_(config.tx_queue), isn_(derive_key(config.secret, "isn")),
+      cookies_(derive_key(config.secret, "syn cookie")),
+      ts_key_(derive_key(config.secret, "timestamp offset")), next_port_(config.ephemeral_port_min) {
     free_slots_.reserve(config.max_connections);
     for (std::uint32_t i = config.max_connections; i > 0; --i) {
         free_slots_.push_back(i - 1);
@@ -78,6 +84,11 @@ Engine::~Engine() {
         wheel_.cancel(r.timer);
         time_wait_pool_.release(&r);
     });
+    for (auto& l : listeners_) {
+        while (!l->half_open.empty()) {
+            free_half_open(l->half_open.front());
+        }
+    }
     for (Conn* c : slots_) {
         if (c != nullptr) {
             tcp::release_resources(*c, e);
@@ -118,9 +129,13 @@ void Engine::poll(time::Instant now) noexcept {
             }
             return;
         }
+        using boost::intrusive::get_parent_from_member;
         if (node.kind() == time_wait_record_timer) {
-            using boost::intrusive::get_parent_from_member;
             free_time_wait(*get_parent_from_member(&node, &TimeWaitRecord::timer)); // 2 MSL are over
+            return;
+        }
+        if (node.kind() == half_open_record_timer) {
+            half_open_timeout(*get_parent_from_member(&node, &HalfOpenRecord::timer), now);
             return;
         }
         auto& c = static_cast<Conn&>(tcb_of(node));
@@ -199,26 +214,35 @@ void Engine::handle_frame(rte_mbuf* raw, time::Instant now) noexcept {
     }
     const tcp::FourTuple tuple{tcp::FourTuple::mapped(ip->dst()), tcp::FourTuple::mapped(ip->src()),
                                seg->dst_port(), seg->src_port()};
-    Conn* c = conns_.find(tuple);
-    if (c == nullptr) {
-        TimeWaitRecord* r = time_wait_.find(tuple);
-        if (r == nullptr || !handle_time_wait(*r, *seg, now)) {
-            handle_no_connection(tuple, *seg, now);
-        }
+    const auto payload_offset = static_cast<std::uint16_t>(seg->payload().data() - frame.data());
+    tcp::Incoming in{*seg, std::move(m), payload_offset};
+    if (Conn* c = conns_.find(tuple)) {
+        auto e = env(now);
+        tcp::segment_arrives(*c, std::move(in), e);
+        mark_dirty(*c);
         return;
     }
-    const auto payload_offset = static_cast<std::uint16_t>(seg->payload().data() - frame.data());
-    auto e = env(now);
-    tcp::segment_arrives(*c, tcp::Incoming{*seg, std::move(m), payload_offset}, e);
-    mark_dirty(*c);
+    if (HalfOpenRecord* r = half_open_.find(tuple)) {
+        handle_half_open(*r, std::move(in), now);
+        return;
+    }
+    TimeWaitRecord* r = time_wait_.find(tuple);
+    if (r == nullptr || !handle_time_wait(*r, *seg, now)) {
+        handle_no_connection(tuple, std::move(in), now);
+    }
 }
 
-void Engine::handle_no_connection(const tcp::FourTuple& tuple, const wire::TcpSegment& seg,
-                                  time::Instant now) noexcept {
+void Engine::handle_no_connection(const tcp::FourTuple& tuple, tcp::Incoming in, time::Instant now) noexcept {
+    const wire::TcpSegment& seg = in.seg;
     auto e = env(now);
     Listener* l = find_listener(tuple.local_port);
     namespace flag = wire::tcp_flag;
-    // RFC 9293 section 3.10.7.2: LISTEN ignores RST, resets an ACK, opens on SYN.
+    // RFC 9293 section 3.10.7.2: LISTEN ignores RST, resets an ACK (unless it
+    // completes a handshake answered with a cookie), opens on SYN.
+    if (l != nullptr && seg.has(flag::ack) && !seg.has(flag::syn) && !seg.has(flag::rst) &&
+        open_from_cookie(*l, tuple, in, now)) {
+        return;
+    }
     if (l == nullptr || seg.has(flag::rst) || seg.has(flag::ack)) {
         tcp::reset_for_no_connection(tuple, seg, e);
         return;
@@ -231,24 +255,149 @@ void Engine::handle_no_connection(const tcp::FourTuple& tuple, const wire::TcpSe
         counters_.tcp.drops.add(tcp::DropReason::listen_syn_fin);
         return;
     }
-    if (l->syn_received >= config_.syn_backlog) {
+    ++counters_.tcp.segments_in;
+    answer_syn(*l, tuple, seg, now);
+}
+
+void Engine::answer_syn(Listener& l, const tcp::FourTuple& tuple, const wire::TcpSegment& syn,
+                        time::Instant now) noexcept {
+    auto e = env(now);
+    tcp::HalfOpen h = tcp::half_open_for(tuple, syn, isn_.isn(tuple, now), ts_offset(tuple), config_.tcp, now);
+    HalfOpenRecord* r = config_.syn_cookies != SynCookieMode::always && l.half_open.size() < config_.syn_backlog
+                            ? half_open_pool_.acquire()
+                            : nullptr;
+    if (r != nullptr) {
+        static_cast<tcp::HalfOpen&>(*r) = h;
+        const bool inserted = half_open_.insert(*r); // as many table entries as records
+        SYNACK_ASSERT(inserted);
+        r->listener = &l;
+        l.half_open.push_back(*r);
+        (void)tcp::send_syn_ack(*r, false, e);
+        wheel_.arm(r->timer, now + config_.tcp.rto_initial);
+        return;
+    }
+    if (config_.syn_cookies == SynCookieMode::off) {
         drop(FrameDrop::syn_backlog_full);
         return;
     }
-    Conn* c = new_conn(tuple);
+    // RFC 4987 section 3.6: answer, keep nothing. The cookie carries the MSS;
+    // the TSval, when the peer sends timestamps, the rest.
+    const std::uint8_t mss_index = tcp::SynCookies::mss_index(h.options.snd_mss);
+    h.options.snd_mss = tcp::cookie_mss_table[mss_index];
+    if (!h.options.ts_ok) {
+        h.options.wscale_ok = false;
+        h.options.snd_wscale = 0;
+        h.options.rcv_wscale = 0;
+        h.options.sack_ok = false;
+    }
+    h.iss = cookies_.make(tuple, h.irs, mss_index, now);
+    h.cookie = true;
+    if (tcp::send_syn_ack(h, false, e)) {
+        ++counters_.syn_cookies_sent;
+    }
+    // Valid for the period it was made in and the next (tcp/syn_cookie.hpp).
+    l.cookies_until = now + time::Duration::from_s(128);
+}
+
+bool Engine::open_from_cookie(Listener& l, const tcp::FourTuple& tuple, tcp::Incoming& in,
+                              time::Instant now) noexcept {
+    if (!l.cookies_until || now > *l.cookies_until) {
+        return false;
+    }
+    const wire::TcpSegment& seg = in.seg;
+    const wire::Seq32 irs = seg.seq() - 1;
+    const wire::Seq32 iss = seg.ack() - 1;
+    const std::optional<std::uint8_t> mss_index = cookies_.check(tuple, irs, iss, now);
+    if (!mss_index) {
+        ++counters_.syn_cookies_rejected;
+        return false;
+    }
+    tcp::HalfOpen h;
+    h.tuple = tuple;
+    h.irs = irs;
+    h.iss = iss;
+    h.cookie = true;
+    h.ts_offset = ts_offset(tuple);
+    h.options.snd_mss = std::min(tcp::cookie_mss_table[*mss_index], config_.tcp.mss);
+    const auto& ts = seg.options().timestamps;
+    h.options.ts_ok = config_.tcp.timestamps && ts.has_value();
+    if (h.options.ts_ok) {
+        h.options.ts_recent = ts->value;
+        tcp::SynCookies::options_from_ts(ts->echo_reply, config_.tcp, h.options);
+    }
+    // The SYN's window is gone; the ACK's own takes its place (process_ack
+    // sets SND.WND from it, scaled).
+    ++counters_.tcp.segments_in;
+    if (open_connection(l, h, in, now)) {
+        ++counters_.syn_cookies_accepted;
+    }
+    return true;
+}
+
+void Engine::handle_half_open(HalfOpenRecord& r, tcp::Incoming in, time::Instant now) noexcept {
+    auto e = env(now);
+    switch (tcp::half_open_arrives(r, in.seg, e)) {
+    case tcp::HalfOpenAction::keep: return;
+    case tcp::HalfOpenAction::drop: free_half_open(r); return;
+    case tcp::HalfOpenAction::open: break;
+    }
+    // The record goes once its connection exists; if none can be made now,
+    // it stays, and its SYN-ACK draws the ACK again.
+    if (open_connection(*r.listener, r, in, now)) {
+        free_half_open(r);
+    }
+}
+
+bool Engine::open_connection(Listener& l, const tcp::HalfOpen& h, tcp::Incoming& in,
+                             time::Instant now) noexcept {
+    // Linux's way with a full accept queue: drop the ACK, so that the peer
+    // sends it again once the application has caught up.
+    if (l.accept_queue.full()) {
+        drop(FrameDrop::accept_queue_full);
+        return false;
+    }
+    Conn* c = new_conn(h.tuple);
     if (c == nullptr) {
         drop(FrameDrop::no_connection_slot);
-        return;
+        return false;
     }
-    ++counters_.tcp.segments_in;
-    if (!tcp::open_passive(*c, seg, isn_.isn(tuple, now), e)) {
-        c->state = tcp::TcpState::closed;
-    } else {
-        c->listen_port = l->port;
-        c->counted_syn = true;
-        ++l->syn_received;
+    auto e = env(now);
+    c->listen_port = l.port;
+    tcp::open_from_half_open(*c, h, e);
+    tcp::segment_arrives(*c, std::move(in), e);
+    // The segment was judged acceptable, so it leaves SYN-RECEIVED; if not,
+    // a whole TCB must not linger there.
+    if (c->state == tcp::TcpState::syn_received) {
+        tcp::abort(*c, e);
     }
     mark_dirty(*c);
+    return true;
+}
+
+void Engine::half_open_timeout(HalfOpenRecord& r, time::Instant now) noexcept {
+    if (r.retransmits >= config_.tcp.synack_retries) {
+        ++counters_.half_open_timed_out;
+        free_half_open(r);
+        return;
+    }
+    ++r.retransmits;
+    auto e = env(now);
+    (void)tcp::send_syn_ack(r, true, e);
+    // RFC 6298 section 5.5: each timeout doubles the wait, up to RTO.max.
+    const time::Duration wait = std::min(config_.tcp.rto_initial * (std::int64_t{1} << r.retransmits),
+                                         config_.tcp.rto_max);
+    wheel_.arm(r.timer, now + wait);
+}
+
+void Engine::free_half_open(HalfOpenRecord& r) noexcept {
+    wheel_.cancel(r.timer);
+    half_open_.erase(r);
+    r.listener->half_open.erase(r.listener->half_open.iterator_to(r));
+    half_open_pool_.release(&r);
+}
+
+std::uint32_t Engine::ts_offset(const tcp::FourTuple& tuple) const noexcept {
+    return static_cast<std::uint32_t>(siphash24(ts_key_, tuple.key_bytes()));
 }
 
 bool Engine::handle_time_wait(TimeWaitRecord& r, const wire::TcpSegment& seg, time::Instant now) noexcept {
@@ -307,6 +456,7 @@ Engine::Conn* Engine::new_conn(const tcp::FourTuple& tuple) noexcept {
         return nullptr;
     }
     c->tuple = tuple;
+    c->ts_offset = ts_offset(tuple);
     if (!conns_.insert(*c)) {
         conn_pool_.release(c);
         return nullptr;
@@ -392,7 +542,8 @@ void Engine::transmit(wire::MbufPtr packet, wire::MacAddr dst) noexcept {
         return;
     }
     const std::uint8_t protocol = rte_pktmbuf_mtod_offset(m, const std::uint8_t*, m->l2_len)[9];
-    if (protocol == wire::ip_proto::tcp) {
+    const bool tcp = protocol == wire::ip_proto::tcp;
+    if (tcp) {
         wire::finalize_checksums(m, config_.tx_checksum);
     } else {
         wire::finalize_ipv4_checksum(m, config_.tx_checksum);
@@ -402,6 +553,10 @@ void Engine::transmit(wire::MbufPtr packet, wire::MacAddr dst) noexcept {
         return; // packet frees it
     }
     (void)packet.release();
+    if (tcp) {
+        ++counters_.tcp.segments_out;
+        counters_.tcp.retransmits += wire::is_retransmission(m) ? 1 : 0;
+    }
 }
 
 void Engine::send_arp(std::uint16_t op, wire::MacAddr target_mac, wire::Ipv4Addr target_ip,
@@ -522,12 +677,9 @@ void Engine::collect_events() noexcept {
         if (r.event == tcp::ConnEvent::closed && c != nullptr) {
             ev.reason = c->close_reason;
         }
-        if (r.event == tcp::ConnEvent::connected && c != nullptr && c->counted_syn) {
-            // A passive open completed: from the SYN backlog to the accept queue.
-            Listener* l = find_listener(c->listen_port);
-            c->counted_syn = false;
-            if (l != nullptr) {
-                --l->syn_received;
+        if (r.event == tcp::ConnEvent::connected && c != nullptr && c->passive) {
+            // A passive open completed: to the accept queue.
+            if (Listener* l = find_listener(c->listen_port)) {
                 if (!l->accept_queue.push(ev.conn)) {
                     drop(FrameDrop::accept_queue_full);
                     auto e = env(now_);
@@ -563,11 +715,6 @@ void Engine::free_conn(Conn& c, time::Instant now) noexcept {
         conns_.erase(c);
     }
     tcp::release_resources(c, e);
-    if (c.counted_syn) {
-        if (Listener* l = find_listener(c.listen_port)) {
-            --l->syn_received;
-        }
-    }
     const std::uint32_t index = static_cast<std::uint32_t>(c.user_id);
     slots_[index] = nullptr;
     ++generation_[index];
@@ -592,12 +739,30 @@ Status<ListenError> Engine::listen(std::uint16_t port) noexcept {
     if (listeners_.size() >= config_.max_listeners) {
         return Err{ListenError::too_many_listeners};
     }
-    listeners_.push_back(std::make_unique<Listener>(Listener{port, 0, tcp::FixedQueue<ConnId>(config_.accept_backlog)}));
+    listeners_.push_back(std::make_unique<Listener>(port, config_.accept_backlog));
     return {};
 }
 
 void Engine::unlisten(std::uint16_t port) noexcept {
-    std::erase_if(listeners_, [&](const auto& l) { return l->port == port; });
+    Listener* l = find_listener(port);
+    if (l == nullptr) {
+        return;
+    }
+    // As Linux closing a listener: half-open connections are forgotten, and
+    // those established but never accepted are reset, since no application
+    // will ever hold them.
+    while (!l->half_open.empty()) {
+        free_half_open(l->half_open.front());
+    }
+    auto e = env(now_);
+    while (!l->accept_queue.empty()) {
+        if (Conn* c = lookup(l->accept_queue.pop())) {
+            tcp::abort(*c, e);
+            mark_dirty(*c);
+        }
+    }
+    std::erase_if(listeners_, [&](const auto& p) { return p.get() == l; });
+    flush(now_);
 }
 
 Result<ConnId, ConnectError> Engine::connect(wire::Ipv4Addr dst, std::uint16_t port,

@@ -17,7 +17,10 @@
 #include <synack/engine/flow_table.hpp>
 #include <synack/net/neighbor.hpp>
 #include <synack/tcp/env.hpp>
+#include <synack/tcp/half_open.hpp>
 #include <synack/tcp/isn.hpp>
+#include <synack/tcp/syn_cookie.hpp>
+#include <synack/tcp/tcp.hpp>
 #include <synack/tcp/tcb.hpp>
 #include <synack/tcp/time_wait.hpp>
 #include <synack/time/timer_wheel.hpp>
@@ -28,6 +31,8 @@
 
 #include <rte_mbuf.h>
 
+#include <boost/intrusive/list.hpp>
+
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -35,6 +40,14 @@
 #include <vector>
 
 namespace synack::engine {
+
+/// When a listener answers a SYN with a SYN cookie (RFC 4987 section 3.6)
+/// rather than a record it keeps.
+enum class SynCookieMode : std::uint8_t {
+    off,         // never: a SYN beyond the limit is dropped (syn_backlog_full)
+    on_overflow, // when the listener's SYN-RECEIVED limit is reached, or no record is free
+    always,      // every SYN: nothing is kept for any half-open connection
+};
 
 struct EngineConfig {
     tcp::TcpConfig tcp;
@@ -56,6 +69,11 @@ struct EngineConfig {
     /// Per listener: connections in SYN-RECEIVED, and established ones not yet accepted.
     std::uint32_t syn_backlog = 1024;
     std::uint32_t accept_backlog = 1024;
+    /// Connections in SYN-RECEIVED, kept as small records (tcp/half_open.hpp),
+    /// all listeners together; beyond this many, or a listener's syn_backlog,
+    /// SYN cookies answer (or, with them off, the SYN is dropped).
+    std::uint32_t half_open_records = 16384;
+    SynCookieMode syn_cookies = SynCookieMode::on_overflow;
     /// Out-of-order segments held by all connections together.
     std::uint32_t reassembly_segments = 65536;
     /// Connections in TIME-WAIT kept as small records; beyond this many a
@@ -72,7 +90,10 @@ struct EngineConfig {
     /// Whether to answer ARP requests for our address. With several engines
     /// on one port all of them learn from ARP, and one answers.
     bool arp_responder = true;
-    /// Secret for ISNs (RFC 6528) and the flow hash; draw it at random.
+    /// The root secret; draw it at random. The flow hash, ISNs (RFC 6528),
+    /// SYN cookies, timestamp offsets (RFC 7323 section 5.4) and the
+    /// neighbour cache each use a key derived from it under a label of
+    /// their own (derive_key), so that one never reveals another.
     SipKey secret;
     wire::TxChecksumCaps tx_checksum;
 };
@@ -137,6 +158,8 @@ struct EngineCounters {
     std::uint64_t syn_cookies_sent = 0;
     std::uint64_t syn_cookies_accepted = 0;
     std::uint64_t syn_cookies_rejected = 0;
+    /// Half-open records given up: no ACK after synack_retries SYN-ACKs.
+    std::uint64_t half_open_timed_out = 0;
     tcp::TcpCounters tcp;
 
     std::uint64_t dropped(FrameDrop d) const noexcept { return frame_drops[static_cast<std::size_t>(d)]; }
@@ -149,9 +172,8 @@ struct EngineCounters {
 struct EngineConn : tcp::Tcb {
     explicit EngineConn(const tcp::TcpConfig& config) noexcept : tcp::Tcb(config) {}
     FlowHook flow_hook;
-    std::uint16_t listen_port = 0; // the listener of a passive open
-    bool dirty = false;       // output() pending this burst
-    bool counted_syn = false; // counted against its listener's SYN backlog
+    std::uint16_t listen_port = 0; // the listener of a passive open, until accepted
+    bool dirty = false;            // output() pending this burst
 };
 
 /// A connection in TIME-WAIT, shrunk to what TIME-WAIT needs
@@ -163,11 +185,37 @@ struct TimeWaitRecord : tcp::TimeWait {
     time::TimerNode timer{time_wait_record_timer};
 };
 
+struct EngineListener;
+
+/// A connection in SYN-RECEIVED, kept as a record (tcp/half_open.hpp) in its
+/// own flow table, on its listener's list, with the timer that resends its
+/// SYN-ACK. Internal.
+inline constexpr std::uint8_t half_open_record_timer = 0x82; // no tcp::TimerKind
+struct HalfOpenRecord : tcp::HalfOpen {
+    HalfOpenRecord() noexcept {}
+    FlowHook flow_hook;
+    time::TimerNode timer{half_open_record_timer};
+    boost::intrusive::list_member_hook<> listener_hook;
+    EngineListener* listener = nullptr;
+};
+
 /// A listening port. Internal.
 struct EngineListener {
+    using HalfOpenList = boost::intrusive::list<
+        HalfOpenRecord,
+        boost::intrusive::member_hook<HalfOpenRecord, boost::intrusive::list_member_hook<>,
+                                      &HalfOpenRecord::listener_hook>,
+        boost::intrusive::constant_time_size<true>>;
+
+    EngineListener(std::uint16_t p, std::uint32_t accept_backlog) : port(p), accept_queue(accept_backlog) {}
+
     std::uint16_t port = 0;
-    std::uint32_t syn_received = 0;
+    HalfOpenList half_open; // in SYN-RECEIVED: its size is checked against syn_backlog
     tcp::FixedQueue<ConnId> accept_queue;
+    /// Until when an ACK to this listener may carry a cookie it sent: two
+    /// cookie periods after the last one. Outside, no cookie is checked, so
+    /// that a blind ACK cannot open a connection when none was handed out.
+    std::optional<time::Instant> cookies_until;
 };
 
 class Engine {
@@ -248,6 +296,8 @@ public:
     /// Connections, TIME-WAIT records apart.
     std::size_t connections() const noexcept { return conns_.size(); }
     std::size_t time_wait_records() const noexcept { return time_wait_.size(); }
+    /// Connections in SYN-RECEIVED, kept as records.
+    std::size_t half_open_records() const noexcept { return half_open_.size(); }
     std::size_t timers() const noexcept { return wheel_.size(); }
     /// Frames queued for drain().
     std::size_t tx_pending() const noexcept { return tx_.size(); }
@@ -258,8 +308,25 @@ private:
 
     tcp::TcpEnv env(time::Instant now) noexcept;
     void handle_frame(rte_mbuf* m, time::Instant now) noexcept;
-    void handle_no_connection(const tcp::FourTuple& tuple, const wire::TcpSegment& seg,
-                              time::Instant now) noexcept;
+    void handle_no_connection(const tcp::FourTuple& tuple, tcp::Incoming in, time::Instant now) noexcept;
+    /// LISTEN receiving a SYN (RFC 9293 section 3.10.7.2): a record, or a cookie.
+    void answer_syn(Listener& l, const tcp::FourTuple& tuple, const wire::TcpSegment& syn,
+                    time::Instant now) noexcept;
+    /// LISTEN receiving an ACK that may complete a handshake answered with a
+    /// cookie. Returns false when it carries no valid cookie.
+    bool open_from_cookie(Listener& l, const tcp::FourTuple& tuple, tcp::Incoming& in,
+                          time::Instant now) noexcept;
+    /// A segment for a record in SYN-RECEIVED.
+    void handle_half_open(HalfOpenRecord& r, tcp::Incoming in, time::Instant now) noexcept;
+    /// The handshake of h completed with the segment in: a connection is made
+    /// and takes the segment. Returns false when it could not be (no slot,
+    /// accept queue full: dropped and counted, the peer will send again).
+    bool open_connection(Listener& l, const tcp::HalfOpen& h, tcp::Incoming& in, time::Instant now) noexcept;
+    void half_open_timeout(HalfOpenRecord& r, time::Instant now) noexcept;
+    void free_half_open(HalfOpenRecord& r) noexcept;
+    /// The connection's timestamp offset (RFC 7323 section 5.4): a keyed
+    /// hash of its tuple, so that a cookie's connection gets the same one.
+    std::uint32_t ts_offset(const tcp::FourTuple& tuple) const noexcept;
     /// A segment for a TIME-WAIT record. Returns false when the record made
     /// way for a new connection (the segment then goes to the listener).
     bool handle_time_wait(TimeWaitRecord& r, const wire::TcpSegment& seg, time::Instant now) noexcept;
@@ -302,6 +369,8 @@ private:
     std::uint32_t icmp_errors_in_window_ = 0;
     ObjectPool<TimeWaitRecord> time_wait_pool_;
     FlowTable<TimeWaitRecord> time_wait_;
+    ObjectPool<HalfOpenRecord> half_open_pool_;
+    FlowTable<HalfOpenRecord> half_open_;
     std::vector<Conn*> slots_;            // index -> connection, or nullptr
     std::vector<std::uint32_t> generation_; // per slot, bumped when freed
     std::vector<std::uint32_t> free_slots_;
@@ -312,6 +381,8 @@ private:
     tcp::FixedQueue<Event> events_;
     tcp::FixedQueue<rte_mbuf*> tx_;
     tcp::IsnGenerator isn_;
+    tcp::SynCookies cookies_;
+    SipKey ts_key_;
     std::uint16_t next_port_;
     std::uint16_t ip_id_ = 0;
     EngineCounters counters_;

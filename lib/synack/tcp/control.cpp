@@ -2,6 +2,7 @@
 // 3.10.1 to 3.10.5 and 3.10.8).
 
 #include <synack/tcp/control.hpp>
+#include <synack/tcp/half_open.hpp>
 #include <synack/tcp/output.hpp>
 #include <synack/tcp/tcp.hpp>
 
@@ -43,10 +44,10 @@ void syn_timeout(Tcb& t, TcpEnv& env) noexcept {
         return;
     }
     ++t.retransmits;
-    ++env.counters.retransmits;
     t.rtt.backoff();
+    t.rtt_timing = false; // Karn's rule
     const std::uint8_t flags = active ? flag::syn : (flag::syn | flag::ack);
-    emit(t, flags, t.snd.iss, 0, env);
+    (void)emit(t, flags, t.snd.iss, 0, env, true);
     arm_retransmit(t, env);
 }
 
@@ -280,30 +281,41 @@ std::uint8_t window_scale_for(std::uint32_t buffer_bytes) noexcept {
     return shift;
 }
 
-void take_syn_options(Tcb& t, const wire::TcpSegment& syn, const TcpConfig& config,
-                      bool answering) noexcept {
+SynOptions negotiate_syn(const wire::TcpSegment& syn, const TcpConfig& config) noexcept {
     const wire::TcpOptions& o = syn.options();
+    SynOptions r;
     // RFC 9293 section 3.7.1: send no more than the peer's MSS (536 when it
     // sends none, MUST-15) and than our own.
     const std::uint16_t peer_mss = o.mss ? *o.mss : config.default_peer_mss;
-    t.snd.mss = std::max(min_snd_mss, std::min(peer_mss, config.mss));
+    r.snd_mss = std::max(min_snd_mss, std::min(peer_mss, config.mss));
     // RFC 7323 section 2.2: scaling only when both SYNs carry the option; "If
     // a Window Scale shift count greater than 14 is received, the TCP MUST
     // use 14".
-    if (o.window_scale && config.window_scaling) {
-        t.snd.wscale = std::min(*o.window_scale, max_window_scale);
-        if (answering) {
-            t.rcv.wscale = window_scale_for(config.recv_buffer_bytes);
-        }
-    } else {
-        t.snd.wscale = 0;
-        t.rcv.wscale = 0;
+    r.wscale_ok = o.window_scale.has_value() && config.window_scaling;
+    if (r.wscale_ok) {
+        r.snd_wscale = std::min(*o.window_scale, max_window_scale);
+        r.rcv_wscale = window_scale_for(config.recv_buffer_bytes);
     }
-    t.ts_ok = config.timestamps && o.timestamps.has_value();
-    if (t.ts_ok) {
-        t.ts_recent = o.timestamps->value;
+    r.ts_ok = config.timestamps && o.timestamps.has_value();
+    if (r.ts_ok) {
+        r.ts_recent = o.timestamps->value;
     }
-    t.sack_ok = config.sack && o.sack_permitted;
+    r.sack_ok = config.sack && o.sack_permitted;
+    return r;
+}
+
+void take_syn_options(Tcb& t, const wire::TcpSegment& syn, const TcpConfig& config) noexcept {
+    const SynOptions o = negotiate_syn(syn, config);
+    t.snd.mss = o.snd_mss;
+    t.snd.wscale = o.snd_wscale;
+    t.rcv.wscale = o.rcv_wscale;
+    t.ts_ok = o.ts_ok;
+    t.ts_recent = o.ts_recent;
+    t.sack_ok = o.sack_ok;
+}
+
+std::uint32_t ts_value(time::Instant now, std::uint32_t ts_offset) noexcept {
+    return static_cast<std::uint32_t>(now.us() / 1000) + ts_offset;
 }
 
 bool open_active(Tcb& t, wire::Seq32 iss, TcpEnv& env) noexcept {
@@ -315,6 +327,8 @@ bool open_active(Tcb& t, wire::Seq32 iss, TcpEnv& env) noexcept {
     t.rcv.wscale = env.config.window_scaling ? window_scale_for(env.config.recv_buffer_bytes) : 0;
     t.passive = false;
     t.state = TcpState::syn_sent;
+    t.rtt_timing = true; // the SYN times the first RTT (RFC 6298 section 2.1)
+    t.rtt_seq = iss + 1;
     t.rtt_start = env.now;
     t.retransmits = 0;
     if (!emit(t, flag::syn, iss, 0, env)) {
@@ -326,27 +340,11 @@ bool open_active(Tcb& t, wire::Seq32 iss, TcpEnv& env) noexcept {
 }
 
 bool open_passive(Tcb& t, const wire::TcpSegment& syn, wire::Seq32 iss, TcpEnv& env) noexcept {
-    t.passive = true;
-    t.rcv.irs = syn.seq();
-    t.rcv.nxt = syn.seq() + 1;
-    t.rcv.adv_edge = t.rcv.nxt;
-    t.snd.iss = iss;
-    t.snd.sml = iss;
-    t.snd.una = iss;
-    t.snd.nxt = iss + 1;
-    t.snd.max = t.snd.nxt;
-    t.snd.wnd = syn.window(); // RFC 7323 section 2.2: never scaled on a SYN
-    t.snd.max_wnd = t.snd.wnd;
-    t.snd.wl1 = syn.seq();
-    t.snd.wl2 = iss;
-    take_syn_options(t, syn, env.config, true);
-    t.state = TcpState::syn_received;
-    t.rtt_start = env.now;
-    t.retransmits = 0;
-    if (!emit(t, flag::syn | flag::ack, iss, 0, env)) {
-        t.state = TcpState::closed;
+    const HalfOpen h = half_open_for(t.tuple, syn, iss, t.ts_offset, env.config, env.now);
+    if (!send_syn_ack(h, false, env)) {
         return false;
     }
+    open_from_half_open(t, h, env);
     arm_retransmit(t, env);
     return true;
 }

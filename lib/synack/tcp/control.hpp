@@ -42,12 +42,14 @@ bool our_fin_acked(const Tcb& tcb) noexcept;
 /// application is told.
 void establish(Tcb& tcb, TcpEnv& env) noexcept;
 
-/// Records what the peer's SYN (or SYN-ACK) says: MSS (RFC 9293 section
-/// 3.7.1), window scale (RFC 7323 section 2.2), timestamps (RFC 7323 section
-/// 3.2), SACK-permitted (RFC 2018 section 2). `answering` is true on the
-/// passive side, where we offer only what the peer offered.
-void take_syn_options(Tcb& tcb, const wire::TcpSegment& syn, const TcpConfig& config,
-                      bool answering) noexcept;
+/// Records what the peer's SYN (or SYN-ACK) settles (negotiate_syn) in tcb.
+void take_syn_options(Tcb& tcb, const wire::TcpSegment& syn, const TcpConfig& config) noexcept;
+
+/// The timestamp clock (RFC 7323 section 4.1: "a virtual clock that we call
+/// the timestamp clock"), in milliseconds, moved by a connection's offset
+/// (RFC 7323 section 5.4), so that TSval tells nothing of our uptime nor of
+/// the other connections.
+std::uint32_t ts_value(time::Instant now, std::uint32_t ts_offset) noexcept;
 
 /// The window scale that lets `buffer_bytes` be advertised (at most 14,
 /// RFC 7323 section 2.3).

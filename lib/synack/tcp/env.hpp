@@ -81,6 +81,9 @@ private:
 
 struct TcpCounters {
     std::uint64_t segments_in = 0;
+    /// Segments handed to the port, and those of them sent before: counted
+    /// by the engine as it transmits (a segment held for an ARP answer that
+    /// never comes is not sent, and not counted).
     std::uint64_t segments_out = 0;
     std::uint64_t retransmits = 0;
     std::uint64_t fast_retransmits = 0;

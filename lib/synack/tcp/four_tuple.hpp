@@ -3,6 +3,8 @@
 
 #include <synack/wire/bytes.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 
 namespace synack::tcp {
@@ -24,6 +26,18 @@ struct FourTuple {
         return m;
     }
     bool operator==(const FourTuple&) const noexcept = default;
+
+    /// The tuple as bytes in a fixed order (local address, remote address,
+    /// local port, remote port, big-endian): what every keyed hash of a
+    /// tuple (flow table, ISN, SYN cookie, timestamp offset) takes as input.
+    std::array<std::uint8_t, 36> key_bytes() const noexcept {
+        std::array<std::uint8_t, 36> b{};
+        std::copy(local_addr.bytes.begin(), local_addr.bytes.end(), b.begin());
+        std::copy(remote_addr.bytes.begin(), remote_addr.bytes.end(), b.begin() + 16);
+        wire::store_be16(b.data() + 32, local_port);
+        wire::store_be16(b.data() + 34, remote_port);
+        return b;
+    }
 };
 
 } // namespace synack::tcp

@@ -79,8 +79,7 @@ void take_ack_timestamp_sample(Tcb& t, const wire::TcpSegment& seg, Seq32 ack, T
     // RFC 7323 section 4.1: with timestamps, every ACK that advances
     // SND.UNA gives a sample from its TSecr, retransmissions included.
     if (t.ts_ok && seg.options().timestamps && seg.options().timestamps->echo_reply != 0) {
-        const auto now_ms = static_cast<std::uint32_t>(env.now.us() / 1000);
-        const std::uint32_t rtt_ms = now_ms - seg.options().timestamps->echo_reply;
+        const std::uint32_t rtt_ms = ts_value(env.now, t.ts_offset) - seg.options().timestamps->echo_reply;
         if (rtt_ms < 60'000) {
             t.rtt.on_sample(time::Duration::from_ms(rtt_ms));
         }
@@ -232,7 +231,7 @@ void syn_sent_arrives(Tcb& t, Incoming& in, TcpEnv& env) noexcept {
     t.rcv.irs = seg.seq();
     t.rcv.nxt = seg.seq() + 1;
     t.rcv.adv_edge = t.rcv.nxt;
-    take_syn_options(t, seg, env.config, false);
+    take_syn_options(t, seg, env.config);
     t.snd.wnd = seg.window(); // RFC 7323 section 2.2: a SYN's window is never scaled
     t.snd.max_wnd = t.snd.wnd;
     t.snd.wl1 = seg.seq();
@@ -270,9 +269,7 @@ bool process_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
             return false;
         }
         env.timers.cancel(t.rtx_timer);
-        if (t.retransmits == 0) {
-            t.rtt.on_sample(env.now - t.rtt_start);
-        }
+        take_ack_timestamp_sample(t, seg, ack, env);
         t.snd.una = ack;
         t.snd.wnd = std::uint32_t{seg.window()} << t.snd.wscale;
         t.snd.max_wnd = t.snd.wnd;
@@ -368,7 +365,7 @@ void segment_arrives(Tcb& t, Incoming in, TcpEnv& env) noexcept {
     // with the SYN-ACK again rather than the bare ACK of the first check.
     if (t.state == TcpState::syn_received && seg.has(flag::syn) && !seg.has(flag::ack) &&
         seg.seq() == t.rcv.irs) {
-        emit(t, flag::syn | flag::ack, t.snd.iss, 0, env);
+        (void)emit(t, flag::syn | flag::ack, t.snd.iss, 0, env, true);
         return;
     }
 

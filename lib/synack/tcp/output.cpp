@@ -2,6 +2,7 @@
 // sections 3.7.4 Nagle, 3.8.6.2 SWS avoidance, 3.8.6.3 delayed ACK; RFC 7323
 // options on every segment; RFC 2018 SACK blocks on ACKs).
 
+#include <synack/tcp/control.hpp>
 #include <synack/tcp/output.hpp>
 #include <synack/tcp/sack_recovery.hpp>
 #include <synack/tcp/tcp.hpp>
@@ -17,12 +18,6 @@ namespace {
 
 constexpr std::uint32_t max_window_unscaled = 65535;
 constexpr std::uint32_t timestamps_option_bytes = 12;
-
-// RFC 7323 section 4.1: TSval from "a virtual clock that we call the
-// timestamp clock"; ours ticks in milliseconds.
-std::uint32_t ts_clock(time::Instant now) noexcept {
-    return static_cast<std::uint32_t>(now.us() / 1000);
-}
 
 bool has_unsent_fin(const Tcb& t) noexcept {
     return t.fin_queued && !t.fin_sent;
@@ -74,12 +69,12 @@ wire::TcpOptions options_for(Tcb& t, std::uint8_t flags, const TcpEnv& env) noex
         }
         o.sack_permitted = answering ? t.sack_ok : env.config.sack;
         if (answering ? t.ts_ok : env.config.timestamps) {
-            o.timestamps = wire::Timestamps{ts_clock(env.now), t.ts_recent};
+            o.timestamps = wire::Timestamps{ts_value(env.now, t.ts_offset), t.ts_recent};
         }
         return o;
     }
     if (t.ts_ok) {
-        o.timestamps = wire::Timestamps{ts_clock(env.now), t.ts_recent};
+        o.timestamps = wire::Timestamps{ts_value(env.now, t.ts_offset), t.ts_recent};
     }
     if (t.sack_ok && !t.ooo.empty() && (flags & wire::tcp_flag::rst) == 0) {
         o.sack_count = static_cast<std::uint8_t>(t.ooo.sack_blocks(o.sack, wire::tcp_max_sack_blocks));
@@ -95,12 +90,13 @@ bool window_update_due(const Tcb& t) noexcept {
     return after(edge, t.rcv.adv_edge) && static_cast<std::uint32_t>(edge - t.rcv.adv_edge) >= threshold;
 }
 
-bool push_segment(const FourTuple& tuple, wire::MbufPtr packet, TcpEnv& env) noexcept {
+bool push_segment(const FourTuple& tuple, wire::MbufPtr packet, TcpEnv& env,
+                  bool retransmission) noexcept {
+    wire::set_retransmission(packet.get(), retransmission);
     if (!env.out.push(OutSegment{tuple, std::move(packet)})) {
         ++env.counters.output_full;
         return false;
     }
-    ++env.counters.segments_out;
     return true;
 }
 
@@ -110,7 +106,8 @@ std::uint32_t payload_max(const Tcb& t) noexcept {
     return t.snd.mss > options ? t.snd.mss - options : 1;
 }
 
-bool emit(Tcb& t, std::uint8_t flags, wire::Seq32 seq, std::uint32_t len, TcpEnv& env) noexcept {
+bool emit(Tcb& t, std::uint8_t flags, wire::Seq32 seq, std::uint32_t len, TcpEnv& env,
+          bool retransmission) noexcept {
     wire::MbufPtr pkt;
     if (len != 0) {
         // Data comes from the send buffer, whose offset 0 is SND.UNA.
@@ -138,7 +135,7 @@ bool emit(Tcb& t, std::uint8_t flags, wire::Seq32 seq, std::uint32_t len, TcpEnv
         env.counters.drops.add(DropReason::no_mbuf);
         return false;
     }
-    if (!push_segment(t.tuple, std::move(pkt), env)) {
+    if (!push_segment(t.tuple, std::move(pkt), env, retransmission)) {
         return false;
     }
     if ((flags & wire::tcp_flag::ack) != 0) {
@@ -217,7 +214,7 @@ void send_time_wait_ack(const TimeWait& tw, TcpEnv& env) noexcept {
     repr.flags = wire::tcp_flag::ack;
     repr.window = tw.window;
     if (tw.ts_ok) {
-        repr.options.timestamps = wire::Timestamps{ts_clock(env.now), tw.ts_recent};
+        repr.options.timestamps = wire::Timestamps{ts_value(env.now, tw.ts_offset), tw.ts_recent};
     }
     if (wire::prepend_tcp(pkt.get(), repr)) {
         (void)push_segment(tw.tuple, std::move(pkt), env);
@@ -231,9 +228,7 @@ void retransmit_first_unacked(Tcb& t, TcpEnv& env) noexcept {
         flags |= wire::tcp_flag::fin;
     }
     if (len != 0 || (flags & wire::tcp_flag::fin) != 0) {
-        if (emit(t, flags, t.snd.una, len, env)) {
-            ++env.counters.retransmits;
-        }
+        (void)emit(t, flags, t.snd.una, len, env, true);
     }
 }
 
@@ -326,14 +321,12 @@ void output(Tcb& t, TcpEnv& env) noexcept {
             flags |= wire::tcp_flag::fin;
         }
         const wire::Seq32 seq = t.snd.nxt;
-        if (!emit(t, flags, seq, len, env)) {
+        if (!emit(t, flags, seq, len, env, !new_data)) {
             break;
         }
         sent = true;
         recovery_room -= std::min(recovery_room, len);
-        if (!new_data) {
-            ++env.counters.retransmits;
-        } else if (!t.rtt_timing && len != 0) {
+        if (new_data && !t.rtt_timing && len != 0) {
             // One timed segment at a time, never a retransmitted one (Karn).
             t.rtt_timing = true;
             t.rtt_seq = seq + len;

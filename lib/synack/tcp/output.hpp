@@ -8,15 +8,21 @@
 
 namespace synack::tcp {
 
-/// Queues a finished TCP segment for transmission; false when the output
-/// queue is full (counted; the segment is freed).
-bool push_segment(const FourTuple& tuple, wire::MbufPtr packet, TcpEnv& env) noexcept;
+/// Queues a finished TCP segment for transmission, marked as a
+/// retransmission or not (wire::set_retransmission: whoever finally
+/// transmits it counts it, so that a segment that never leaves, for want of
+/// an ARP answer, is not counted as sent). False when the output queue is
+/// full (counted; the segment is freed).
+bool push_segment(const FourTuple& tuple, wire::MbufPtr packet, TcpEnv& env,
+                  bool retransmission = false) noexcept;
 
 /// Builds and queues one segment of tcb: flags, sequence number, and `len`
 /// payload bytes taken from the send buffer at seq (zero copy). Carries the
-/// current ACK and window when `flags` has ACK. Returns false when no mbuf
-/// or no output slot was available (counted).
-bool emit(Tcb& tcb, std::uint8_t flags, wire::Seq32 seq, std::uint32_t len, TcpEnv& env) noexcept;
+/// current ACK and window when `flags` has ACK. `retransmission` marks what
+/// was sent before. Returns false when no mbuf or no output slot was
+/// available (counted).
+bool emit(Tcb& tcb, std::uint8_t flags, wire::Seq32 seq, std::uint32_t len, TcpEnv& env,
+          bool retransmission = false) noexcept;
 
 /// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
 bool send_ack(Tcb& tcb, TcpEnv& env) noexcept;

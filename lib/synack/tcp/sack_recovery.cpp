@@ -58,10 +58,9 @@ std::uint32_t resend(Tcb& t, Seq32 seq, Seq32 limit, TcpEnv& env) noexcept {
     std::uint8_t flags = wire::tcp_flag::ack;
     flags |= fin ? wire::tcp_flag::fin : 0;
     flags |= len != 0 && seq + len == data_end ? wire::tcp_flag::psh : 0;
-    if (!emit(t, flags, seq, len, env)) {
+    if (!emit(t, flags, seq, len, env, true)) {
         return 0;
     }
-    ++env.counters.retransmits;
     return len + (fin ? 1 : 0);
 }
 

@@ -15,6 +15,7 @@
 #include <synack/tcp/state.hpp>
 #include <synack/time/timer_wheel.hpp>
 #include <synack/wire/seq.hpp>
+#include <synack/wire/tcp.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -30,6 +31,24 @@ enum class TimerKind : std::uint8_t {
     fin_wait_2,  // give up on a peer that never sends its FIN
     time_wait,   // 2 * MSL (RFC 9293 section 3.4.2)
 };
+
+/// What the SYNs of a connection settle: MSS (RFC 9293 section 3.7.1),
+/// window scale (RFC 7323 section 2.2), timestamps (RFC 7323 section 3.2),
+/// SACK-permitted (RFC 2018 section 2).
+struct SynOptions {
+    std::uint16_t snd_mss = 536; // effective send MSS
+    bool wscale_ok = false;      // both SYNs carry the window scale option
+    std::uint8_t snd_wscale = 0; // shift of the peer's windows
+    std::uint8_t rcv_wscale = 0; // shift of ours
+    bool ts_ok = false;
+    bool sack_ok = false;
+    std::uint32_t ts_recent = 0; // the SYN's TSval
+};
+
+/// What the peer's SYN (or SYN-ACK) settles with our configuration. We offer
+/// what we are configured for on a SYN, and on a SYN-ACK only what the peer
+/// offered; either way an option is in use when both sides sent it.
+SynOptions negotiate_syn(const wire::TcpSegment& syn, const TcpConfig& config) noexcept;
 
 /// Why a connection ended, as the application is told.
 enum class CloseReason : std::uint8_t {
@@ -78,6 +97,7 @@ struct Tcb {
     bool sack_ok = false; // RFC 2018 SACK permitted both ways
     bool nagle = true;
     std::uint32_t ts_recent = 0; // RFC 7323 section 4.3, TS.Recent
+    std::uint32_t ts_offset = 0; // added to our timestamp clock (RFC 7323 section 5.4)
 
     // Send side progress.
     bool fin_queued = false; // the application shut down its write side

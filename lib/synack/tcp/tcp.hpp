@@ -29,7 +29,11 @@ struct Incoming {
 bool open_active(Tcb& tcb, wire::Seq32 iss, TcpEnv& env) noexcept;
 
 /// LISTEN receiving an acceptable SYN (RFC 9293 section 3.10.7.2, third
-/// check): records the peer's options, sends SYN-ACK, enters SYN-RECEIVED.
+/// check), kept as a whole TCB: records the peer's options, sends SYN-ACK,
+/// enters SYN-RECEIVED. The engine keeps a small record instead
+/// (tcp/half_open.hpp) and makes the TCB when the handshake completes; this
+/// is that path in one step, for a host without a SYN cache and for tests.
+/// tcb.tuple and tcb.ts_offset set by the caller.
 /// Returns false when no mbuf was available (tcb stays CLOSED).
 bool open_passive(Tcb& tcb, const wire::TcpSegment& syn, wire::Seq32 iss, TcpEnv& env) noexcept;
 

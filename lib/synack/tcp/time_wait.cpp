@@ -14,6 +14,7 @@ TimeWait time_wait_of(const Tcb& t) noexcept {
     tw.snd_nxt = t.snd.max;
     tw.rcv_nxt = t.rcv.nxt;
     tw.ts_recent = t.ts_recent;
+    tw.ts_offset = t.ts_offset;
     tw.ts_ok = t.ts_ok;
     const std::uint32_t wnd = after(t.rcv.adv_edge, t.rcv.nxt) ? static_cast<std::uint32_t>(t.rcv.adv_edge - t.rcv.nxt) : 0;
     tw.window = static_cast<std::uint16_t>(std::min<std::uint32_t>(wnd >> t.rcv.wscale, 65535));

@@ -21,6 +21,7 @@ struct TimeWait {
     wire::Seq32 snd_nxt;          // after our FIN
     wire::Seq32 rcv_nxt;          // after the peer's FIN
     std::uint32_t ts_recent = 0;  // RFC 7323: echoed, and PAWS against old duplicates
+    std::uint32_t ts_offset = 0;  // the connection's, so that TSval goes on as it did
     std::uint16_t window = 0;     // the window field we last sent
     bool ts_ok = false;
     std::optional<time::Instant> last_invalid_ack; // TcpConfig::invalid_ack_interval

@@ -67,6 +67,14 @@ inline MutBytes prepend(rte_mbuf* m, std::uint16_t n) noexcept {
     return {reinterpret_cast<std::uint8_t*>(p), n};
 }
 
+/// Marks an outgoing packet as a retransmission (or not) for the layer that
+/// finally transmits and counts it, which may be later (after an ARP
+/// answer). Kept in hash.usr: a receive-side field that no transmit path
+/// reads. Every outgoing TCP packet is marked either way, since an mbuf from
+/// the pool may still hold the hash of a packet it once received.
+inline void set_retransmission(rte_mbuf* m, bool yes) noexcept { m->hash.usr = yes ? 1u : 0u; }
+inline bool is_retransmission(const rte_mbuf* m) noexcept { return m->hash.usr == 1u; }
+
 /// Adds the bytes [offset, offset + len) of a segment chain to sum, crossing
 /// segment boundaries (odd-length segments included).
 /// Precondition: offset + len <= pkt_len.

@@ -30,3 +30,17 @@ TEST_CASE("siphash24: the key changes the hash", "[base]") {
     const std::array<std::uint8_t, 4> msg = {1, 2, 3, 4};
     REQUIRE(synack::siphash24({1, 2}, msg) != synack::siphash24({1, 3}, msg));
 }
+
+TEST_CASE("derive_key: one root gives unrelated keys per label, the same ones every time", "[base]") {
+    const synack::SipKey root{0x1111, 0x2222};
+    const synack::SipKey flow = synack::derive_key(root, "flow table");
+    const synack::SipKey isn = synack::derive_key(root, "isn");
+    REQUIRE((flow.k0 != isn.k0 && flow.k1 != isn.k1));
+    REQUIRE(flow.k0 != flow.k1);
+    const synack::SipKey again = synack::derive_key(root, "flow table");
+    REQUIRE((again.k0 == flow.k0 && again.k1 == flow.k1));
+    const synack::SipKey other_root = synack::derive_key(synack::SipKey{0x1111, 0x2223}, "flow table");
+    REQUIRE(other_root.k0 != flow.k0);
+    // The label is not the root: deriving never hands the root back.
+    REQUIRE((flow.k0 != root.k0 || flow.k1 != root.k1));
+}
