@@ -56,8 +56,8 @@ EngineCounters& EngineCounters::operator+=(const EngineCounters& o) noexcept {
     return *this;
 }
 
-Engine::Engine(const EngineConfig& config, rte_mempool* pool, time::Instant now)
-    : config_(config), pool_(pool), now_(now), wheel_(now), ooo_pool_(config.reassembly_segments),
+Engine::Engine(const EngineConfig& config, rte_mempool* pool, time::Instant now, rte_mempool* ctrl_pool)
+    : config_(config), pool_(pool), ctrl_pool_(ctrl_pool != nullptr ? ctrl_pool : pool), now_(now), wheel_(now), ooo_pool_(config.reassembly_segments),
       conn_pool_(config.max_connections),
       conns_(config.max_connections, derive_key(config.secret, "flow table")),
       neighbors_(config.neighbors, derive_key(config.secret, "neighbour cache"), wheel_),
@@ -104,11 +104,28 @@ Engine::~Engine() {
 }
 
 tcp::TcpEnv Engine::env(time::Instant now) noexcept {
-    return tcp::TcpEnv{now, config_.tcp, wheel_, pool_, ooo_pool_, out_, tcp_events_, counters_.tcp};
+    return tcp::TcpEnv{now,         config_.tcp, wheel_,          pool_,        ctrl_pool_, ooo_pool_,
+                       out_,        tcp_events_, counters_.tcp, rx_pressure_};
+}
+
+void Engine::update_rx_pressure() noexcept {
+    // rte_mempool_avail_count() visits every lcore's cache: once per burst,
+    // not per packet.
+    const std::uint64_t free_pct = std::uint64_t{rte_mempool_avail_count(pool_)} * 100 / pool_->size;
+    if (free_pct < config_.rx_pressure_critical_free_pct) {
+        rx_pressure_ = tcp::RxPressure::critical;
+        ++counters_.rx_pressure_critical;
+    } else if (free_pct < config_.rx_pressure_high_free_pct) {
+        rx_pressure_ = tcp::RxPressure::high;
+        ++counters_.rx_pressure_high;
+    } else {
+        rx_pressure_ = tcp::RxPressure::none;
+    }
 }
 
 void Engine::input(rte_mbuf** pkts, std::uint16_t n, time::Instant now) noexcept {
     now_ = now;
+    update_rx_pressure();
     for (std::uint16_t i = 0; i < n; ++i) {
         if (i + 1 < n) {
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void*));
@@ -561,7 +578,7 @@ void Engine::transmit(wire::MbufPtr packet, wire::MacAddr dst) noexcept {
 
 void Engine::send_arp(std::uint16_t op, wire::MacAddr target_mac, wire::Ipv4Addr target_ip,
                       wire::MacAddr to) noexcept {
-    wire::MbufPtr m(rte_pktmbuf_alloc(pool_));
+    wire::MbufPtr m(rte_pktmbuf_alloc(ctrl_pool_));
     char* room = m ? rte_pktmbuf_append(m.get(), wire::arp_len) : nullptr;
     if (room == nullptr) {
         counters_.tcp.drops.add(tcp::DropReason::no_mbuf);

@@ -81,6 +81,14 @@ struct EngineConfig {
     std::uint32_t time_wait_records = 65536;
     std::uint32_t tx_queue = 8192;
     std::uint32_t event_queue = 8192;
+    /// Received data stays in the mbufs it arrived in. When the share of the
+    /// pool still free falls below these percentages (checked once per
+    /// burst), connections hold less of it (tcp::RxPressure): no
+    /// out-of-order data and a few mbufs each below the first, nothing that
+    /// needs a new mbuf below the second. So no peer can drain the pool that
+    /// the receive queues refill from.
+    std::uint8_t rx_pressure_high_free_pct = 25;
+    std::uint8_t rx_pressure_critical_free_pct = 6;
     std::uint16_t ephemeral_port_min = 32768;
     std::uint16_t ephemeral_port_max = 60999;
     /// An active open takes only an ephemeral port this accepts. With several
@@ -160,6 +168,10 @@ struct EngineCounters {
     std::uint64_t syn_cookies_rejected = 0;
     /// Half-open records given up: no ACK after synack_retries SYN-ACKs.
     std::uint64_t half_open_timed_out = 0;
+    /// Bursts received while the mbuf pool was low (tcp::RxPressure high,
+    /// critical); what was not held then is counted as tcp drop rx_pressure.
+    std::uint64_t rx_pressure_high = 0;
+    std::uint64_t rx_pressure_critical = 0;
     tcp::TcpCounters tcp;
 
     std::uint64_t dropped(FrameDrop d) const noexcept { return frame_drops[static_cast<std::size_t>(d)]; }
@@ -220,8 +232,13 @@ struct EngineListener {
 
 class Engine {
 public:
-    /// An engine whose mbufs come from pool (which must outlive it).
-    Engine(const EngineConfig& config, rte_mempool* pool, time::Instant now);
+    /// An engine whose mbufs come from pool, and those of segments without
+    /// payload (ACK, RST, SYN-ACK, ARP) from ctrl_pool when given: a reserve
+    /// that a drained pool cannot take from. Both must outlive the engine;
+    /// pool should be the one the engine's receive queue fills from, whose
+    /// free share decides tcp::RxPressure.
+    Engine(const EngineConfig& config, rte_mempool* pool, time::Instant now,
+           rte_mempool* ctrl_pool = nullptr);
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -307,6 +324,8 @@ private:
     using Listener = EngineListener;
 
     tcp::TcpEnv env(time::Instant now) noexcept;
+    /// Judges tcp::RxPressure from the pool's free share (once per burst).
+    void update_rx_pressure() noexcept;
     void handle_frame(rte_mbuf* m, time::Instant now) noexcept;
     void handle_no_connection(const tcp::FourTuple& tuple, tcp::Incoming in, time::Instant now) noexcept;
     /// LISTEN receiving a SYN (RFC 9293 section 3.10.7.2): a record, or a cookie.
@@ -359,6 +378,8 @@ private:
 
     EngineConfig config_;
     rte_mempool* pool_;
+    rte_mempool* ctrl_pool_;
+    tcp::RxPressure rx_pressure_ = tcp::RxPressure::none;
     time::Instant now_;
     time::TimerWheel wheel_;
     tcp::ReassemblyPool ooo_pool_;

@@ -20,6 +20,7 @@ const char* to_string(DropReason r) noexcept {
     case DropReason::recv_buffer_full: return "recv_buffer_full";
     case DropReason::no_mbuf: return "no_mbuf";
     case DropReason::listen_syn_fin: return "listen_syn_fin";
+    case DropReason::rx_pressure: return "rx_pressure";
     }
     return "unknown";
 }

@@ -43,9 +43,13 @@ enum class DropReason : std::uint8_t {
     /// LISTEN got SYN and FIN together: a scan, not an opening. Dropped
     /// without an answer, as Linux and the BSDs do.
     listen_syn_fin,
+    /// Received data not held because the engine's mbuf pool is low
+    /// (RxPressure): out-of-order data, or in-order data that needed an mbuf
+    /// beyond the connection's floor. Not ACKed; the peer sends it again.
+    rx_pressure,
 };
 
-inline constexpr std::size_t drop_reason_count = static_cast<std::size_t>(DropReason::listen_syn_fin) + 1;
+inline constexpr std::size_t drop_reason_count = static_cast<std::size_t>(DropReason::rx_pressure) + 1;
 
 /// Stable lower-case name, for counter names.
 const char* to_string(DropReason r) noexcept;

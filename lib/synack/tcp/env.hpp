@@ -96,15 +96,35 @@ struct TcpCounters {
     DropCounters drops;
 };
 
+/// How short of mbufs the engine's pool is, judged once per burst. Received
+/// data sits in the mbufs it came in, so a peer that sends and is not read
+/// (or sends out of order) pins mbufs: under pressure a connection holds
+/// fewer, so that no peer can drain the pool that every RX queue refills from.
+enum class RxPressure : std::uint8_t {
+    none,     // hold what the windows allow
+    high,     // no out-of-order data; in-order data in a new mbuf only while
+              // the connection holds fewer than rx_mbufs_floor
+    critical, // nothing that needs a new mbuf; copies onto mbufs held still go
+};
+
+/// Under RxPressure::high, each connection may still hold this many mbufs of
+/// received data, so that every connection makes progress.
+inline constexpr std::uint32_t rx_mbufs_floor = 4;
+
 struct TcpEnv {
     time::Instant now;
     const TcpConfig& config;
     time::TimerWheel& timers;
     rte_mempool* pool; // header mbufs and the indirect mbufs of payload slices
+    /// Mbufs for segments without payload (ACK, RST, SYN-ACK, probes): a
+    /// reserve of their own, so that a drained `pool` never stops us from
+    /// acknowledging. May be `pool` itself.
+    rte_mempool* ctrl_pool;
     ReassemblyPool& ooo_pool;
     FixedQueue<OutSegment>& out;
     FixedQueue<EventRecord>& events;
     TcpCounters& counters;
+    RxPressure rx_pressure = RxPressure::none;
 };
 
 } // namespace synack::tcp

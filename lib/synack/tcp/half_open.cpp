@@ -47,7 +47,7 @@ std::uint16_t syn_ack_window(const TcpConfig& config) noexcept {
 }
 
 bool send_syn_ack(const HalfOpen& h, bool retransmission, TcpEnv& env) noexcept {
-    wire::MbufPtr pkt(rte_pktmbuf_alloc(env.pool));
+    wire::MbufPtr pkt(rte_pktmbuf_alloc(env.ctrl_pool));
     if (!pkt) {
         env.counters.drops.add(DropReason::no_mbuf);
         return false;

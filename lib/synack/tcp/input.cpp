@@ -164,20 +164,36 @@ void new_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
 }
 
 // Seventh step: data for the application (ESTABLISHED, FIN-WAIT-1/2).
+// Whether the connection may take one more mbuf for received data, as the
+// engine's pool allows (TcpEnv::rx_pressure).
+bool may_hold_another_mbuf(const Tcb& t, const TcpEnv& env) noexcept {
+    switch (env.rx_pressure) {
+    case RxPressure::none: return true;
+    case RxPressure::high: return t.recv.segments() + t.ooo.segments() < rx_mbufs_floor;
+    case RxPressure::critical: return false;
+    }
+    return false;
+}
+
 void accept_text(Tcb& t, Seq32 seq, wire::MbufPtr payload, std::uint32_t len, TcpEnv& env) noexcept {
     if (seq != t.rcv.nxt) {
         // RFC 5681 section 4.2: "an immediate ACK SHOULD be generated when an
         // out-of-order segment arrives".
+        t.ack_now = true;
+        if (env.rx_pressure != RxPressure::none) {
+            env.counters.drops.add(DropReason::rx_pressure); // it would sit in an mbuf of its own
+            return;
+        }
         const InsertOutcome r = t.ooo.insert(seq, std::move(payload), len, env.ooo_pool,
                                              {env.config.ooo_max_bytes, env.config.ooo_max_segments});
         if (r == InsertOutcome::no_room) {
             env.counters.drops.add(DropReason::ooo_no_room);
         }
-        t.ack_now = true;
         return;
     }
-    if (!t.recv.push(payload, len).ok()) {
-        env.counters.drops.add(DropReason::recv_buffer_full);
+    if (auto r = t.recv.push(payload, len, may_hold_another_mbuf(t, env)); !r.ok()) {
+        env.counters.drops.add(r.error() == RecvError::no_mbuf_budget ? DropReason::rx_pressure
+                                                                       : DropReason::recv_buffer_full);
         t.ack_now = true;
         return;
     }
@@ -379,7 +395,11 @@ void segment_arrives(Tcb& t, Incoming in, TcpEnv& env) noexcept {
     std::uint32_t len = static_cast<std::uint32_t>(seg.payload().size());
     if (!acceptable(t, seq, seg.seg_len())) {
         env.counters.drops.add(DropReason::out_of_window);
-        if (!seg.has(flag::rst)) {
+        if (seg.has(flag::syn) && is_synchronized(t.state)) {
+            // RFC 5961 section 4.2: a SYN, "irrespective of the sequence
+            // number", draws a challenge ACK (throttled, section 7).
+            send_challenge_ack(t, env);
+        } else if (!seg.has(flag::rst)) {
             answer_invalid(t, seg, env); // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
             if (t.state == TcpState::time_wait && seg.has(flag::fin)) {
                 enter_time_wait(t, env); // a retransmitted FIN restarts 2 MSL

@@ -1,6 +1,8 @@
 #include <synack/base/assert.hpp>
 #include <synack/tcp/mbuf_queue.hpp>
 
+#include <cstring>
+
 #include <algorithm>
 #include <utility>
 
@@ -62,6 +64,26 @@ void MbufQueue::push_back(rte_mbuf* chain, std::uint32_t len) noexcept {
         m = next;
     }
     SYNACK_ASSERT(left == 0);
+}
+
+bool MbufQueue::append_copy(const rte_mbuf* chain, std::uint32_t len) noexcept {
+    rte_mbuf* t = tail_;
+    if (t == nullptr || len == 0 || !RTE_MBUF_DIRECT(t) || rte_mbuf_refcnt_read(t) != 1 ||
+        rte_pktmbuf_tailroom(t) < len) {
+        return false;
+    }
+    auto* to = rte_pktmbuf_mtod_offset(t, std::uint8_t*, t->data_len);
+    std::uint32_t left = len;
+    for (const rte_mbuf* m = chain; left != 0; m = m->next) {
+        const std::uint32_t n = std::min<std::uint32_t>(m->data_len, left);
+        std::memcpy(to, rte_pktmbuf_mtod(m, const std::uint8_t*), n);
+        to += n;
+        left -= n;
+    }
+    t->data_len = static_cast<std::uint16_t>(t->data_len + len);
+    t->pkt_len = t->data_len;
+    bytes_ += len;
+    return true;
 }
 
 void MbufQueue::drop_front(std::uint32_t n) noexcept {

@@ -67,6 +67,15 @@ public:
     /// may be shared with clones).
     void push_back(rte_mbuf* chain, std::uint32_t len) noexcept;
 
+    /// Copies the first len bytes of the chain onto the end of the tail
+    /// segment, when the tail is a direct mbuf that nobody else references
+    /// (no clone in flight shares its buffer) and has len bytes of tailroom:
+    /// a small segment then costs no mbuf of its own (as Linux collapses its
+    /// receive queue). The chain is left as it was, for the caller to free.
+    /// Precondition: the chain holds at least len bytes.
+    /// Returns whether the bytes were copied (false: nothing changed).
+    bool append_copy(const rte_mbuf* chain, std::uint32_t len) noexcept;
+
     /// Drops n bytes from the front: frees the segments they cover entirely,
     /// and advances data_off of the one they end inside. In-flight indirect
     /// clones of these segments keep their own data_off and their reference

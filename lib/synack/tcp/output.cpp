@@ -114,7 +114,7 @@ bool emit(Tcb& t, std::uint8_t flags, wire::Seq32 seq, std::uint32_t len, TcpEnv
         const auto offset = static_cast<std::uint32_t>(seq - t.snd.una);
         pkt = t.send.slice(offset, len, env.pool);
     } else {
-        pkt.reset(rte_pktmbuf_alloc(env.pool));
+        pkt.reset(rte_pktmbuf_alloc(env.ctrl_pool));
     }
     if (!pkt) {
         env.counters.drops.add(DropReason::no_mbuf);
@@ -181,7 +181,7 @@ void send_challenge_ack(Tcb& t, TcpEnv& env) noexcept {
 
 void send_rst(const FourTuple& tuple, wire::Seq32 seq, std::optional<wire::Seq32> ack,
               TcpEnv& env) noexcept {
-    wire::MbufPtr pkt(rte_pktmbuf_alloc(env.pool));
+    wire::MbufPtr pkt(rte_pktmbuf_alloc(env.ctrl_pool));
     if (!pkt) {
         env.counters.drops.add(DropReason::no_mbuf);
         return;
@@ -201,7 +201,7 @@ void send_rst(const FourTuple& tuple, wire::Seq32 seq, std::optional<wire::Seq32
 }
 
 void send_time_wait_ack(const TimeWait& tw, TcpEnv& env) noexcept {
-    wire::MbufPtr pkt(rte_pktmbuf_alloc(env.pool));
+    wire::MbufPtr pkt(rte_pktmbuf_alloc(env.ctrl_pool));
     if (!pkt) {
         env.counters.drops.add(DropReason::no_mbuf);
         return;

@@ -8,11 +8,12 @@ const char* to_string(RecvError e) noexcept {
     case RecvError::empty: return "empty";
     case RecvError::would_exceed_limit: return "would_exceed_limit";
     case RecvError::too_many_segments: return "too_many_segments";
+    case RecvError::no_mbuf_budget: return "no_mbuf_budget";
     }
     return "?";
 }
 
-Status<RecvError> RecvBuffer::push(wire::MbufPtr& payload, std::uint32_t len) noexcept {
+Status<RecvError> RecvBuffer::push(wire::MbufPtr& payload, std::uint32_t len, bool may_add_mbufs) noexcept {
     if (!payload || len == 0) {
         return Err{RecvError::empty};
     }
@@ -21,6 +22,13 @@ Status<RecvError> RecvBuffer::push(wire::MbufPtr& payload, std::uint32_t len) no
     SYNACK_ASSERT(e.bytes == len);
     if (len > window()) {
         return Err{RecvError::would_exceed_limit};
+    }
+    if ((len <= copy_max_bytes_ || !may_add_mbufs) && queue_.append_copy(payload.get(), len)) {
+        payload.reset();
+        return {};
+    }
+    if (!may_add_mbufs) {
+        return Err{RecvError::no_mbuf_budget};
     }
     if (std::uint64_t{queue_.segments()} + e.segments > segments_max_) {
         return Err{RecvError::too_many_segments};

@@ -10,12 +10,12 @@
 // (receiver-side SWS avoidance, RFC 9293 section 3.8.6.2.2) is for the TCP
 // layer to decide, not this buffer.
 //
-// Two limits: bytes (the window) and segments. The second exists because one
-// mbuf holds one segment: a peer sending 1-byte segments into a 64 KiB window
-// would otherwise pin 65536 mbufs of the RX pool. What exceeds it is refused
-// (the TCP layer drops and counts it; the peer retransmits later).
-// TODO: collapse small segments into one mbuf (copying, as Linux's
-// tcp_collapse does) once the engine has a pool to copy into.
+// Two limits: bytes (the window) and segments (mbufs). A small segment is
+// copied onto the end of the last mbuf held when it fits there (as Linux
+// collapses its receive queue), so a peer sending 1-byte segments into a
+// 64 KiB window fills an mbuf with a couple of thousand of them rather than
+// pinning one mbuf per byte of the RX pool. What still exceeds the segment
+// limit is refused (the TCP layer drops and counts it; the peer resends).
 
 #include <synack/base/result.hpp>
 #include <synack/tcp/mbuf_queue.hpp>
@@ -39,7 +39,14 @@ enum class RecvError : std::uint8_t {
     would_exceed_limit,
     /// Queuing would hold more than segments_max mbufs.
     too_many_segments,
+    /// The payload needs an mbuf of its own and the caller allows none (the
+    /// engine's pool is low): only a copy into the last mbuf would do.
+    no_mbuf_budget,
 };
+
+/// Payloads up to this size are copied onto the last mbuf held when it has
+/// room: cheaper than the mbuf they would pin, and reads see fewer pieces.
+inline constexpr std::uint32_t recv_copy_max_bytes = 512;
 
 /// Stable lower-case name of the error, for logs and counter names.
 const char* to_string(RecvError e) noexcept;
@@ -49,9 +56,11 @@ const char* to_string(RecvError e) noexcept;
 class RecvBuffer {
 public:
     /// An empty buffer offering capacity_bytes of window, holding at most
-    /// segments_max mbufs.
-    RecvBuffer(std::uint32_t capacity_bytes, std::uint32_t segments_max) noexcept
-        : capacity_bytes_(capacity_bytes), segments_max_(segments_max) {}
+    /// segments_max mbufs, copying payloads of up to copy_max_bytes onto the
+    /// last mbuf held when it has room (0: never, every push links).
+    RecvBuffer(std::uint32_t capacity_bytes, std::uint32_t segments_max,
+               std::uint32_t copy_max_bytes = recv_copy_max_bytes) noexcept
+        : capacity_bytes_(capacity_bytes), segments_max_(segments_max), copy_max_bytes_(copy_max_bytes) {}
     /// Takes o's bytes and limits; o is left empty (its limits unchanged).
     RecvBuffer(RecvBuffer&& o) noexcept = default;
     /// Frees this buffer's mbufs, then takes o's bytes and limits; o is left empty.
@@ -61,19 +70,22 @@ public:
     /// Frees every mbuf held.
     ~RecvBuffer() = default;
 
-    /// Queues the first len bytes of the chain `payload` behind what is held,
-    /// without copying: its segments are linked as they are. Bytes past len
-    /// (Ethernet padding of a short frame, data beyond the window the TCP
-    /// layer cut off) are dropped, and segments left empty are freed.
-    /// Ownership: on success `payload` is emptied; on any error it is left as
-    /// it was, for the caller to free (and count) or keep.
+    /// Queues the first len bytes of the chain `payload` behind what is held.
+    /// Up to copy_max_bytes (or any size when may_add_mbufs is false)
+    /// they are copied onto the last mbuf held if it has the room; otherwise
+    /// the chain's segments are linked as they are, without copying. Bytes
+    /// past len (Ethernet padding of a short frame, data beyond the window
+    /// the TCP layer cut off) are dropped, and segments left empty are freed.
+    /// Ownership: on success `payload` is emptied (freed after a copy); on any
+    /// error it is left as it was, for the caller to free (and count) or keep.
     /// Precondition: the chain holds at least len bytes, starting at the
     /// first payload byte (headers already trimmed).
     /// Returns ok; RecvError::empty for an empty handle or len 0;
     /// RecvError::would_exceed_limit when len > window();
-    /// RecvError::too_many_segments when the mbufs carrying the len bytes
-    /// would bring segments() past segments_max().
-    Status<RecvError> push(wire::MbufPtr& payload, std::uint32_t len) noexcept;
+    /// RecvError::no_mbuf_budget when the bytes could not be copied and
+    /// may_add_mbufs is false; RecvError::too_many_segments when the mbufs
+    /// carrying the len bytes would bring segments() past segments_max().
+    Status<RecvError> push(wire::MbufPtr& payload, std::uint32_t len, bool may_add_mbufs = true) noexcept;
 
     /// Fills out[0..k) with spans over the unread bytes, in order, one per
     /// segment from the front, each pointing into the mbuf that carried it
@@ -136,6 +148,7 @@ private:
     MbufQueue queue_;
     std::uint32_t capacity_bytes_;
     std::uint32_t segments_max_;
+    std::uint32_t copy_max_bytes_;
 };
 
 } // namespace synack::tcp

@@ -28,6 +28,9 @@ using namespace synack::test;
 
 namespace {
 
+// The tests of linking without a copy turn copying off.
+constexpr std::uint32_t no_copy = 0;
+
 std::vector<std::uint8_t> pattern(std::size_t n, std::uint8_t first = 0) {
     std::vector<std::uint8_t> v(n);
     for (std::size_t i = 0; i < n; ++i) {
@@ -63,7 +66,7 @@ MbufPtr arrived(std::span<const std::uint8_t> payload, std::size_t header_len = 
 TEST_CASE("RecvBuffer: the application reads the very mbuf that arrived, in place",
           "[tcp][buffers]") {
     const auto payload = pattern(1000, 5);
-    RecvBuffer rb(65535, 64);
+    RecvBuffer rb(65535, 64, no_copy);
     MbufPtr m = arrived(payload);
     rte_mbuf* const nic_mbuf = m.get();
     const std::uint8_t* const nic_data = rte_pktmbuf_mtod(nic_mbuf, const std::uint8_t*);
@@ -93,7 +96,7 @@ TEST_CASE("RecvBuffer: push keeps exactly len bytes and drops the padding past t
     const unsigned base = in_use();
     // A 1-byte segment in a minimum-size Ethernet frame: 5 bytes of padding.
     std::vector<std::uint8_t> payload = {0x42, 0, 0, 0, 0, 0};
-    RecvBuffer rb(1000, 8);
+    RecvBuffer rb(1000, 8, no_copy);
     MbufPtr m = arrived(payload);
     REQUIRE(rb.push(m, 1).ok());
     REQUIRE(rb.bytes() == 1);
@@ -112,7 +115,7 @@ TEST_CASE("RecvBuffer: consume releases partial and whole segments with exact by
           "[tcp][buffers]") {
     const unsigned base = in_use();
     const auto bytes = pattern(15, 9);
-    RecvBuffer rb(1000, 8);
+    RecvBuffer rb(1000, 8, no_copy);
     MbufPtr c = chain_of(bytes, {5, 3, 7});
     const auto segs = segments_of(c.get());
     REQUIRE(rb.push(c, 15).ok());
@@ -142,7 +145,7 @@ TEST_CASE("RecvBuffer: consume releases partial and whole segments with exact by
 TEST_CASE("RecvBuffer: the window shrinks as data arrives and reopens as it is consumed",
           "[tcp][buffers]") {
     const auto bytes = pattern(3000);
-    RecvBuffer rb(4000, 16);
+    RecvBuffer rb(4000, 16, no_copy);
     REQUIRE(rb.capacity() == 4000);
     REQUIRE(rb.window() == 4000);
     MbufPtr a = arrived(std::span(bytes).first(1460));
@@ -160,7 +163,7 @@ TEST_CASE("RecvBuffer: the window shrinks as data arrives and reopens as it is c
 TEST_CASE("RecvBuffer: push beyond the window -> would_exceed_limit, the caller keeps the payload",
           "[tcp][buffers]") {
     const auto bytes = pattern(100);
-    RecvBuffer rb(150, 16);
+    RecvBuffer rb(150, 16, no_copy);
     MbufPtr a = arrived(bytes);
     REQUIRE(rb.push(a, 100).ok());
     MbufPtr b = arrived(std::span(bytes).first(51));
@@ -178,7 +181,7 @@ TEST_CASE("RecvBuffer: push beyond the window -> would_exceed_limit, the caller 
 }
 
 TEST_CASE("RecvBuffer: push of nothing -> empty", "[tcp][buffers]") {
-    RecvBuffer rb(150, 16);
+    RecvBuffer rb(150, 16, no_copy);
     MbufPtr none;
     REQUIRE(rb.push(none, 0).error() == RecvError::empty);
     MbufPtr m = arrived(pattern(10));
@@ -191,7 +194,7 @@ TEST_CASE("RecvBuffer: push of nothing -> empty", "[tcp][buffers]") {
 TEST_CASE("RecvBuffer: more mbufs than segments_max -> too_many_segments, the caller keeps them",
           "[tcp][buffers]") {
     const auto bytes = pattern(10);
-    RecvBuffer rb(65535, 3);
+    RecvBuffer rb(65535, 3, no_copy);
     for (int i = 0; i < 2; ++i) {
         MbufPtr m = arrived(std::span(bytes).first(1));
         REQUIRE(rb.push(m, 1).ok());
@@ -209,7 +212,7 @@ TEST_CASE("RecvBuffer: more mbufs than segments_max -> too_many_segments, the ca
 
 TEST_CASE("RecvBuffer: peek fills at most max spans", "[tcp][buffers]") {
     const auto bytes = pattern(15);
-    RecvBuffer rb(1000, 8);
+    RecvBuffer rb(1000, 8, no_copy);
     MbufPtr c = chain_of(bytes, {5, 3, 7});
     REQUIRE(rb.push(c, 15).ok());
     std::array<Bytes, 2> spans;
@@ -224,7 +227,7 @@ TEST_CASE("RecvBuffer: peek fills at most max spans", "[tcp][buffers]") {
 TEST_CASE("RecvBuffer: take forwards whole mbufs without copying", "[tcp][buffers]") {
     const unsigned base = in_use();
     const auto bytes = pattern(15);
-    RecvBuffer rb(1000, 8);
+    RecvBuffer rb(1000, 8, no_copy);
     MbufPtr c = chain_of(bytes, {5, 3, 7});
     const auto segs = segments_of(c.get());
     REQUIRE(rb.push(c, 15).ok());
@@ -250,7 +253,7 @@ TEST_CASE("RecvBuffer: take_exact splits the segment n ends in with an indirect 
           "[tcp][buffers]") {
     const unsigned base = in_use();
     const auto bytes = pattern(15);
-    RecvBuffer rb(1000, 8);
+    RecvBuffer rb(1000, 8, no_copy);
     MbufPtr c = chain_of(bytes, {5, 3, 7});
     const auto segs = segments_of(c.get());
     REQUIRE(rb.push(c, 15).ok());
@@ -289,7 +292,7 @@ TEST_CASE("RecvBuffer: take_exact splits the segment n ends in with an indirect 
 
 TEST_CASE("RecvBuffer: take_exact with the clone pool exhausted takes nothing", "[tcp][buffers]") {
     const auto bytes = pattern(15);
-    RecvBuffer rb(1000, 8);
+    RecvBuffer rb(1000, 8, no_copy);
     MbufPtr c = chain_of(bytes, {5, 3, 7});
     REQUIRE(rb.push(c, 15).ok());
     rte_mempool* clones = rte_pktmbuf_pool_create("rb_test_clones", 1, 0, 0, 0, SOCKET_ID_ANY);
@@ -314,7 +317,7 @@ TEST_CASE("RecvBuffer: clear and the destructor free every mbuf held", "[tcp][bu
     const unsigned base = in_use();
     const auto bytes = pattern(300);
     {
-        RecvBuffer rb(1000, 8);
+        RecvBuffer rb(1000, 8, no_copy);
         MbufPtr c = chain_of(bytes, {100, 100, 100});
         REQUIRE(rb.push(c, 300).ok());
         rb.clear();
@@ -340,7 +343,7 @@ TEST_CASE("RecvBuffer: random pushes, consumes and takes match a byte-vector mod
     };
     std::vector<std::uint8_t> model;
     std::uint8_t next_byte = 0;
-    RecvBuffer rb(16384, 256);
+    RecvBuffer rb(16384, 256, no_copy);
     for (int step = 0; step < 20000; ++step) {
         const std::uint32_t op = uniform(0, 9);
         if (op < 5) {
@@ -388,4 +391,64 @@ TEST_CASE("RecvBuffer: random pushes, consumes and takes match a byte-vector mod
     }
     rb.clear();
     REQUIRE(in_use() == base);
+}
+
+TEST_CASE("RecvBuffer: a small segment is copied onto the last mbuf held, so 1-byte segments do not pin"
+          " an mbuf each",
+          "[tcp][buffers]") {
+    const unsigned base = in_use();
+    RecvBuffer rb(65535, 64);
+    const auto bytes = pattern(1000);
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        MbufPtr m = arrived(std::span(bytes).subspan(i, 1));
+        REQUIRE(rb.push(m, 1).ok());
+        REQUIRE_FALSE(m); // taken (freed after the copy)
+    }
+    REQUIRE(rb.bytes() == 1000);
+    REQUIRE(rb.segments() == 1);
+    REQUIRE(in_use() == base + 1);
+    REQUIRE(unread(rb) == bytes);
+    // A full-sized segment is linked as it came, without a copy.
+    const auto big = pattern(1460, 7);
+    MbufPtr m = arrived(big);
+    const rte_mbuf* const nic = m.get();
+    REQUIRE(rb.push(m, 1460).ok());
+    REQUIRE(rb.segments() == 2);
+    REQUIRE(rb.front()->next == nic);
+}
+
+TEST_CASE("RecvBuffer: no copy onto an mbuf whose buffer a clone shares, nor past its room",
+          "[tcp][buffers]") {
+    RecvBuffer rb(65535, 64);
+    const auto bytes = pattern(100);
+    MbufPtr first = arrived(std::span(bytes).first(10));
+    REQUIRE(rb.push(first, 10).ok());
+    // An indirect clone of the held mbuf (as take_exact() makes) shares its buffer.
+    rte_mbuf* clone = rte_pktmbuf_alloc(pool());
+    rte_pktmbuf_attach(clone, const_cast<rte_mbuf*>(rb.front()));
+    MbufPtr second = arrived(std::span(bytes).subspan(10, 10));
+    REQUIRE(rb.push(second, 10).ok());
+    REQUIRE(rb.segments() == 2);
+    rte_pktmbuf_free(clone);
+    // The second mbuf has the room: a third small one goes onto it.
+    MbufPtr third = arrived(std::span(bytes).subspan(20, 10));
+    REQUIRE(rb.push(third, 10).ok());
+    REQUIRE(rb.segments() == 2);
+    REQUIRE(unread(rb) == std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + 30));
+}
+
+TEST_CASE("RecvBuffer: with no mbuf to spare, a payload goes only as a copy; otherwise no_mbuf_budget"
+          " and the caller keeps it",
+          "[tcp][buffers]") {
+    RecvBuffer rb(65535, 64);
+    const auto bytes = pattern(1500);
+    MbufPtr none_held = arrived(std::span(bytes).first(10));
+    REQUIRE(rb.push(none_held, 10, false).error() == RecvError::no_mbuf_budget);
+    REQUIRE(none_held);
+    REQUIRE(rb.push(none_held, 10).ok());
+    // 1000 bytes, above the copy threshold, are copied anyway when no mbuf may be added.
+    MbufPtr big = arrived(std::span(bytes).subspan(10, 1000));
+    REQUIRE(rb.push(big, 1000, false).ok());
+    REQUIRE(rb.segments() == 1);
+    REQUIRE(unread(rb) == std::vector<std::uint8_t>(bytes.begin(), bytes.begin() + 1010));
 }

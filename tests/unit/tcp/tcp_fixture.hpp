@@ -65,7 +65,7 @@ public:
     static time::Instant start() { return time::Instant::from_us(1'000'000'000); }
 
     tcp::TcpEnv env() {
-        return tcp::TcpEnv{now, config, wheel, pool(), ooo_pool, out, events, counters};
+        return tcp::TcpEnv{now, config, wheel, pool(), pool(), ooo_pool, out, events, counters, rx_pressure};
     }
 
     /// The peer's segment arrives; then output() runs, as the engine does
@@ -213,6 +213,7 @@ public:
     tcp::FixedQueue<tcp::OutSegment> out;
     tcp::FixedQueue<tcp::EventRecord> events;
     tcp::TcpCounters counters;
+    tcp::RxPressure rx_pressure = tcp::RxPressure::none;
     tcp::Tcb tcb;
     unsigned mbufs_at_start = 0;
 };
