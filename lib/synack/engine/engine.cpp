@@ -461,7 +461,7 @@ void Engine::free_time_wait(TimeWaitRecord& r) noexcept {
 }
 
 bool Engine::tuple_in_use(const tcp::FourTuple& tuple) noexcept {
-    return conns_.find(tuple) != nullptr || time_wait_.find(tuple) != nullptr;
+    return conns_.find(tuple) != nullptr || time_wait_.find(tuple) != nullptr || half_open_.find(tuple) != nullptr;
 }
 
 Engine::Conn* Engine::new_conn(const tcp::FourTuple& tuple) noexcept {

@@ -87,6 +87,7 @@ struct TcpCounters {
     std::uint64_t segments_out = 0;
     std::uint64_t retransmits = 0;
     std::uint64_t fast_retransmits = 0;
+    std::uint64_t ooo_queued = 0; // segments held out of order for reassembly
     std::uint64_t timeouts = 0;
     std::uint64_t challenge_acks = 0;
     std::uint64_t invalid_acks_limited = 0; // ACKs not sent: TcpConfig::invalid_ack_interval

@@ -188,6 +188,8 @@ void accept_text(Tcb& t, Seq32 seq, wire::MbufPtr payload, std::uint32_t len, Tc
                                              {env.config.ooo_max_bytes, env.config.ooo_max_segments});
         if (r == InsertOutcome::no_room) {
             env.counters.drops.add(DropReason::ooo_no_room);
+        } else if (r == InsertOutcome::queued) {
+            ++env.counters.ooo_queued;
         }
         return;
     }

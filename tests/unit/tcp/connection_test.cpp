@@ -275,6 +275,7 @@ TEST_CASE("ESTABLISHED: out-of-order data -> immediate duplicate ACK; the hole f
     const Sent dup = t.expect_tx();
     REQUIRE(dup.hdr.ack == remote_iss + 1);
     REQUIRE(t.app_read().empty());
+    REQUIRE(t.counters.ooo_queued == 1);
     t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240},
            "hello");
     const Sent ack = t.expect_tx();
