@@ -31,12 +31,19 @@
 
 #include <fmt/core.h>
 
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <mutex>
+#include <new>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -63,7 +70,8 @@ struct Glimpse {
     bench::ServerStats server;
     std::size_t connections = 0;
     std::uint64_t retransmits = 0;
-    std::uint64_t drops = 0;
+    std::uint64_t drops = 0;    // by the engine, on TX, between loops
+    runtime::PortCounters port; // with the port's own receive drops (loop 0's)
 };
 
 /// One run loop and what it drives, on one lcore.
@@ -91,6 +99,91 @@ struct Run {
     time::Instant start;
 };
 
+/// Bytes a run loop allocates up front, and touches, for each of
+/// --max-connections: the engine's connection (a slot of its pool, padded to
+/// alignment), its entries in the engine's tables (slot, generation, free and
+/// dirty lists, flow-table bucket: about 40 bytes), and the server's state.
+std::size_t connection_bytes(const bench::Options& o) {
+    constexpr std::size_t engine_tables = 64;
+    const std::size_t server =
+        o.role == bench::Role::server ? bench::Server::bytes_per_connection(o) : 0;
+    return sizeof(engine::EngineConn) + alignof(engine::EngineConn) + engine_tables + server;
+}
+
+/// Memory this process may still take: the least of what the kernel has
+/// available (MemAvailable), what its cgroup may still use (cgroup v2
+/// memory.max), and what is left under its address-space limit (RLIMIT_AS,
+/// `ulimit -v`). nullopt when none of them can be read.
+std::optional<std::uint64_t> memory_available_bytes() {
+    std::optional<std::uint64_t> avail;
+    const auto at_most = [&avail](std::uint64_t v) { avail = avail ? std::min(*avail, v) : v; };
+    std::ifstream meminfo("/proc/meminfo");
+    for (std::string key, unit; meminfo >> key;) {
+        std::uint64_t kib = 0;
+        if (key == "MemAvailable:" && meminfo >> kib) {
+            at_most(kib * 1024);
+            break;
+        }
+        std::getline(meminfo, unit);
+    }
+    std::ifstream cgroup("/proc/self/cgroup");
+    for (std::string line; std::getline(cgroup, line);) {
+        if (line.starts_with("0::")) {
+            const std::string dir = "/sys/fs/cgroup" + line.substr(3);
+            std::uint64_t max = 0;
+            std::uint64_t current = 0;
+            // "max" (no limit) does not read as a number.
+            if (std::ifstream(dir + "/memory.max") >> max &&
+                std::ifstream(dir + "/memory.current") >> current) {
+                at_most(max > current ? max - current : 0);
+            }
+        }
+    }
+    rlimit as{};
+    std::uint64_t pages = 0;
+    if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY &&
+        std::ifstream("/proc/self/statm") >> pages) {
+        const std::uint64_t mapped = pages * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+        at_most(as.rlim_cur > mapped ? as.rlim_cur - mapped : 0);
+    }
+    return avail;
+}
+
+/// Why the run loops' connection tables cannot fit the memory there is, or
+/// nullopt when they can (or when no figure of the memory can be read).
+std::optional<std::string> connections_do_not_fit(const bench::Options& o, unsigned loops) {
+    const std::uint64_t per = connection_bytes(o);
+    const std::uint64_t need = std::uint64_t{loops} * o.max_connections * per;
+    const auto avail = memory_available_bytes();
+    if (!avail || need <= *avail) {
+        return std::nullopt;
+    }
+    return fmt::format(
+        "synack-bench: option --max-connections: '{}' is too many for the memory: {} run loop(s) "
+        "need {} MiB for their connections ({} bytes each), and {} MiB is available",
+        o.max_connections, loops, need >> 20, per, *avail >> 20);
+}
+
+/// Whether bytes of memory can be mapped now. An engine's connection pool
+/// asserts when its one allocation fails (at setup that is fatal, by
+/// design); trying first turns an address-space limit or a strict overcommit
+/// policy that memory_available_bytes() did not see into a bad option value.
+bool can_map(std::size_t bytes) {
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return false;
+    }
+    munmap(p, bytes);
+    return true;
+}
+
+std::string connections_cannot_be_allocated(const bench::Options& o) {
+    return fmt::format(
+        "synack-bench: option --max-connections: '{}' is too many for the memory: a run loop "
+        "could not allocate its connections",
+        o.max_connections);
+}
+
 std::uint64_t frame_drops(const engine::EngineCounters& c) {
     std::uint64_t n = 0;
     for (const std::uint64_t d : c.frame_drops) {
@@ -106,6 +199,7 @@ void take_glimpse(Worker& w) {
     w.glimpse.connections = w.engine->connections();
     w.glimpse.retransmits = c.tcp.retransmits;
     w.glimpse.drops = frame_drops(c) + w.loop->port_counters().tx_dropped + w.loop->steering_counters().ring_full;
+    w.glimpse.port = w.loop->port_counters();
 }
 
 /// The main lcore's once-a-second line, summed over the loops' glimpses;
@@ -122,13 +216,16 @@ void print_line(Run& run, time::Instant now, time::Instant since, Glimpse& last)
         sum.connections += w->glimpse.connections;
         sum.retransmits += w->glimpse.retransmits;
         sum.drops += w->glimpse.drops;
+        sum.port += w->glimpse.port;
     }
-    fmt::print("{:6.1f}s conns {} (+{} -{}) in {:.1f} MB/s out {:.1f} MB/s retransmits {} drops {}\n",
+    fmt::print("{:6.1f}s conns {} (+{} -{}) in {:.1f} MB/s out {:.1f} MB/s retransmits {} drops {} "
+               "rx_missed {} rx_nombuf {} rx_errors {}\n",
                static_cast<double>((now - run.start).us()) / 1e6, sum.connections,
                sum.server.accepted - last.server.accepted, sum.server.closed - last.server.closed,
                static_cast<double>(sum.server.bytes_in - last.server.bytes_in) / 1e6 / secs,
-               static_cast<double>(sum.server.bytes_out - last.server.bytes_out) / 1e6 / secs, sum.retransmits,
-               sum.drops);
+               static_cast<double>(sum.server.bytes_out - last.server.bytes_out) / 1e6 / secs,
+               sum.retransmits, sum.drops, sum.port.rx_missed, sum.port.rx_nombuf,
+               sum.port.rx_errors);
     std::fflush(stdout);
     last = sum;
 }
@@ -242,6 +339,57 @@ void run_all(Run& run) {
     rte_eal_mp_wait_lcore();
 }
 
+const char* listen_error_text(engine::ListenError e) {
+    switch (e) {
+    case engine::ListenError::port_in_use: return "is given twice";
+    case engine::ListenError::too_many_listeners:
+        return "is one port too many for the engine's listeners";
+    }
+    return "cannot be listened on";
+}
+
+/// {"name": count, ...} over an array of counters named by an enum.
+template <typename Enum, std::size_t N>
+std::string named_counts(const std::array<std::uint64_t, N>& counts) {
+    std::string out;
+    for (std::size_t i = 0; i < N; ++i) {
+        out += fmt::format("{}\"{}\": {}", i == 0 ? "" : ", ", to_string(static_cast<Enum>(i)),
+                           counts[i]);
+    }
+    return out;
+}
+
+/// The engines' counters in the JSON summary (its keys are parsed by tests:
+/// keep them).
+std::string engine_json(const engine::EngineCounters& c) {
+    return fmt::format(
+        "\"segments_in\": {}, \"segments_out\": {}, \"retransmits\": {}, \"arp_requests\": {}, "
+        "\"arp_replies\": {}, \"icmp_echo_replies\": {}, \"icmp_errors_sent\": {}, "
+        "\"icmp_errors_limited\": {}, \"challenge_acks\": {}, \"invalid_acks_limited\": {}, "
+        "\"syn_cookies_sent\": {}, \"syn_cookies_accepted\": {}, \"syn_cookies_rejected\": {}, "
+        "\"half_open_timed_out\": {}, \"rx_pressure_high\": {}, \"rx_pressure_critical\": {}, "
+        "\"fast_retransmits\": {}, \"ooo_queued\": {}, "
+        "\"time_wait_compacted\": {}, \"time_wait_full\": {}, \"tx_queue_full\": {}, "
+        "\"events_lost\": {}, \"frame_drops\": {{{}}}, \"tcp_drops\": {{{}}}",
+        c.tcp.segments_in, c.tcp.segments_out, c.tcp.retransmits, c.arp_requests_sent,
+        c.arp_replies_sent, c.icmp_echo_replies, c.icmp_errors_sent, c.icmp_errors_limited,
+        c.tcp.challenge_acks, c.tcp.invalid_acks_limited, c.syn_cookies_sent,
+        c.syn_cookies_accepted, c.syn_cookies_rejected, c.half_open_timed_out, c.rx_pressure_high,
+        c.rx_pressure_critical, c.tcp.fast_retransmits, c.tcp.ooo_queued, c.time_wait_compacted,
+        c.time_wait_full, c.tx_queue_full, c.events_lost,
+        named_counts<engine::FrameDrop>(c.frame_drops),
+        named_counts<tcp::DropReason>(c.tcp.drops.count));
+}
+
+/// The port's counters: what the loops moved, and what the port itself
+/// dropped on receive (rte_eth_stats_get: imissed, rx_nombuf, ierrors).
+std::string port_json(const runtime::PortCounters& pc) {
+    return fmt::format("\"port\": {{\"rx\": {}, \"tx\": {}, \"tx_dropped\": {}, \"rx_missed\": {}, "
+                       "\"rx_nombuf\": {}, \"rx_errors\": {}}}",
+                       pc.rx_packets, pc.tx_packets, pc.tx_dropped, pc.rx_missed, pc.rx_nombuf,
+                       pc.rx_errors);
+}
+
 std::string steering_json(const Run& run) {
     runtime::SteeringCounters s;
     std::string per_loop;
@@ -264,8 +412,10 @@ int run_server(Run& run) {
     for (auto& w : run.workers) {
         w->server = std::make_unique<bench::Server>(*w->engine, o);
         for (const std::uint16_t p : o.listen) {
-            if (!w->engine->listen(p).ok()) {
-                fmt::print(stderr, "synack-bench: option --listen: port {} given twice\n", p);
+            // parse_options() refused both already; the engine has the last word.
+            if (const auto r = w->engine->listen(p); !r.ok()) {
+                fmt::print(stderr, "synack-bench: option --listen: '{}' {}\n", p,
+                           listen_error_text(r.error()));
                 return 2;
             }
         }
@@ -290,20 +440,11 @@ int run_server(Run& run) {
     std::size_t connections_at_exit = 0;
     for (const auto& w : run.workers) {
         const auto& ws = w->server->stats();
-        const auto& e = w->engine->counters();
         s.accepted += ws.accepted;
         s.bytes_in += ws.bytes_in;
         s.bytes_out += ws.bytes_out;
         s.pattern_errors += ws.pattern_errors;
-        c.tcp.segments_in += e.tcp.segments_in;
-        c.tcp.segments_out += e.tcp.segments_out;
-        c.tcp.retransmits += e.tcp.retransmits;
-        c.arp_requests_sent += e.arp_requests_sent;
-        c.arp_replies_sent += e.arp_replies_sent;
-        c.icmp_echo_replies += e.icmp_echo_replies;
-        for (std::size_t i = 0; i < engine::frame_drop_count; ++i) {
-            c.frame_drops[i] += e.frame_drops[i];
-        }
+        c += w->engine->counters();
         pc += w->loop->port_counters();
         connections_at_exit += w->connections_at_exit;
     }
@@ -313,19 +454,13 @@ int run_server(Run& run) {
             digests += fmt::format("{}\"{}\"", digests.empty() ? "" : ", ", d);
         }
     }
-    std::string drops;
-    for (std::size_t i = 0; i < engine::frame_drop_count; ++i) {
-        drops += fmt::format("{}\"{}\": {}", i == 0 ? "" : ", ", engine::to_string(static_cast<engine::FrameDrop>(i)),
-                             c.frame_drops[i]);
-    }
-    fmt::print("{{\"mode\": \"{}\", \"seconds\": {:.3f}, \"accepted\": {}, \"bytes_in\": {}, \"bytes_out\": {}, "
-               "\"segments_in\": {}, \"segments_out\": {}, \"retransmits\": {}, \"arp_requests\": {}, \"arp_replies\": {}, "
-               "\"icmp_echo_replies\": {}, \"pattern_errors\": {}, \"sha256\": [{}], \"connections_at_exit\": {}, "
-               "\"frame_drops\": {{{}}}, \"port\": {{\"rx\": {}, \"tx\": {}, \"tx_dropped\": {}}}, {}}}\n",
-               bench::to_string(o.mode), static_cast<double>((end - run.start).us()) / 1e6, s.accepted, s.bytes_in,
-               s.bytes_out, c.tcp.segments_in, c.tcp.segments_out, c.tcp.retransmits, c.arp_requests_sent,
-               c.arp_replies_sent, c.icmp_echo_replies, s.pattern_errors, digests, connections_at_exit, drops, pc.rx_packets,
-               pc.tx_packets, pc.tx_dropped, steering_json(run));
+    fmt::print(
+        "{{\"mode\": \"{}\", \"seconds\": {:.3f}, \"accepted\": {}, \"bytes_in\": {}, "
+        "\"bytes_out\": {}, \"pattern_errors\": {}, \"sha256\": [{}], \"connections_at_exit\": {}, "
+        "{}, {}, {}}}\n",
+        bench::to_string(o.mode), static_cast<double>((end - run.start).us()) / 1e6, s.accepted,
+        s.bytes_in, s.bytes_out, s.pattern_errors, digests, connections_at_exit, engine_json(c),
+        port_json(pc), steering_json(run));
     return run.launch_failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
@@ -348,7 +483,9 @@ int run_client(Run& run) {
     bench::ClientStats s;
     std::uint64_t retransmits = 0;
     std::uint64_t arp_requests = 0;
+    runtime::PortCounters pc;
     for (const auto& w : run.workers) {
+        pc += w->loop->port_counters();
         const auto& ws = w->client->stats();
         s.connected += ws.connected;
         s.completed += ws.completed;
@@ -360,11 +497,12 @@ int run_client(Run& run) {
         arp_requests += w->engine->counters().arp_requests_sent;
     }
     const double secs = static_cast<double>((run.clock.now() - run.start).us()) / 1e6;
-    fmt::print("{{\"role\": \"client\", \"seconds\": {:.3f}, \"connections\": {}, \"connected\": {}, "
-               "\"completed\": {}, \"failed\": {}, \"bytes_out\": {}, \"bytes_in\": {}, \"echo_errors\": {}, "
-               "\"retransmits\": {}, \"arp_requests\": {}, {}}}\n",
-               secs, o.connections, s.connected, s.completed, s.failed, s.bytes_out, s.bytes_in, s.echo_errors,
-               retransmits, arp_requests, steering_json(run));
+    fmt::print(
+        "{{\"role\": \"client\", \"seconds\": {:.3f}, \"connections\": {}, \"connected\": {}, "
+        "\"completed\": {}, \"failed\": {}, \"bytes_out\": {}, \"bytes_in\": {}, "
+        "\"echo_errors\": {}, \"retransmits\": {}, \"arp_requests\": {}, {}, {}}}\n",
+        secs, o.connections, s.connected, s.completed, s.failed, s.bytes_out, s.bytes_in,
+        s.echo_errors, retransmits, arp_requests, port_json(pc), steering_json(run));
     return s.completed == o.connections ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
@@ -396,6 +534,12 @@ int run_role(const bench::Options& o, runtime::Port& port, runtime::Steering& st
         if (steering.workers() > 1) {
             ec.owns_tuple = [&steering, i](const tcp::FourTuple& t) { return steering.owns(i, t); };
         }
+        if (!can_map(std::size_t{o.max_connections} *
+                     (sizeof(engine::EngineConn) + alignof(engine::EngineConn)))) {
+            fmt::print(stderr, "{}\n", connections_cannot_be_allocated(o));
+            return 2;
+        }
+        // Throws std::bad_alloc where a table beyond the pool does not fit (main() says so).
         w->engine = std::make_unique<engine::Engine>(ec, port.pool(), clock.now());
         w->loop = std::make_unique<runtime::RunLoop>(port, *w->engine, clock, lcore, steering, i);
         run.workers.push_back(std::move(w));
@@ -419,6 +563,13 @@ int main(int argc, char** argv) {
         return e->help ? 0 : 2;
     }
     const bench::Options& o = std::get<bench::Options>(parsed);
+    // Before the port is touched: the connection tables are allocated whole,
+    // per loop, at start.
+    if (const auto why = connections_do_not_fit(o, rte_lcore_count())) {
+        fmt::print(stderr, "{}\n", *why);
+        rte_eal_cleanup();
+        return 2;
+    }
     runtime::enable_capture();
 
     runtime::PortConfig pc;
@@ -448,7 +599,13 @@ int main(int argc, char** argv) {
             runtime::register_telemetry();
             std::signal(SIGINT, on_signal);
             std::signal(SIGTERM, on_signal);
-            status = run_role(o, *port, **steering);
+            try {
+                status = run_role(o, *port, **steering);
+            } catch (const std::bad_alloc&) {
+                // Only setup allocates (the engines' and the server's tables).
+                fmt::print(stderr, "{}\n", connections_cannot_be_allocated(o));
+                status = 2;
+            }
         }
         // The engines are gone; the steering rings are emptied as they go.
     }

@@ -1,11 +1,19 @@
 #include "options.hpp"
 
+#include <synack/engine/engine.hpp>
+
 #include <boost/program_options.hpp>
 
 #include <fmt/core.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
-#include <fstream>
+#include <cstring>
 #include <sstream>
 
 namespace synack::bench {
@@ -53,16 +61,121 @@ ParseError bad(const std::string& option, const std::string& value, const std::s
     return {fmt::format("synack-bench: option --{}: '{}' {}", option, value, why)};
 }
 
+std::string ip_text(wire::Ipv4Addr a) {
+    return fmt::format("{}.{}.{}.{}", a.value >> 24, (a.value >> 16) & 0xff, (a.value >> 8) & 0xff,
+                       a.value & 0xff);
+}
+
+std::uint32_t prefix_mask(std::uint8_t prefix_len) {
+    return prefix_len == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix_len);
+}
+
+/// Why a cannot be a host's address on a link of prefix_len (ours or the
+/// gateway's), or nullopt when it can. RFC 1122 section 3.2.1.3 and RFC 5735
+/// name the blocks; a /31 (RFC 3021) and a /32 have no network or broadcast
+/// address of their own.
+std::optional<std::string> not_a_host(wire::Ipv4Addr a, std::uint8_t prefix_len) {
+    const std::uint32_t v = a.value;
+    if (v >> 24 == 0) {
+        return "is in 0.0.0.0/8, which means 'this network', not a host";
+    }
+    if (v >> 24 == 127) {
+        return "is a loopback address (127.0.0.0/8), never on a port";
+    }
+    if (v >> 28 == 0xe) {
+        return "is a multicast address (224.0.0.0/4), not a host's";
+    }
+    if (v == 0xffffffff) {
+        return "is the limited broadcast address, not a host's";
+    }
+    if (v >> 28 == 0xf) {
+        return "is in the reserved block 240.0.0.0/4, not a host's";
+    }
+    if (prefix_len < 31) {
+        const std::uint32_t host = v & ~prefix_mask(prefix_len);
+        if (host == 0) {
+            return fmt::format("is the network address of its /{} prefix, not a host's",
+                               prefix_len);
+        }
+        if (host == ~prefix_mask(prefix_len)) {
+            return fmt::format("is the broadcast address of its /{} prefix, not a host's",
+                               prefix_len);
+        }
+    }
+    return std::nullopt;
+}
+
+/// A config file may be no larger: it is a few name = value lines.
+constexpr std::size_t config_bytes_max = 1 << 20;
+
+/// Reads the file open as fd into text. Returns why it is not a config
+/// file, or nullopt: anything but a regular file (a directory; a device such
+/// as /dev/zero, which never ends; a pipe), one over config_bytes_max, or
+/// one that is not text.
+std::optional<std::string> read_text(int fd, std::string& text) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        return fmt::format("cannot be read: {}", std::strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        return "is a directory, not a file";
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return "is not a regular file";
+    }
+    // One byte past the limit, whatever st_size said: a file may grow, and
+    // some (in /proc) say 0.
+    text.resize(config_bytes_max + 1);
+    std::size_t got = 0;
+    while (got < text.size()) {
+        const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+        if (n > 0) {
+            got += static_cast<std::size_t>(n);
+        } else if (n == 0) {
+            break;
+        } else if (errno != EINTR) {
+            return fmt::format("cannot be read: {}", std::strerror(errno));
+        }
+    }
+    text.resize(got);
+    if (got > config_bytes_max) {
+        return fmt::format("is larger than {} KiB: not a config file", config_bytes_max >> 10);
+    }
+    const auto control = [](unsigned char c) {
+        return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f;
+    };
+    if (std::any_of(text.begin(), text.end(), control)) {
+        return "is not a text file of name = value lines";
+    }
+    return std::nullopt;
+}
+
+/// The text of the config file at path, or the error that refuses it.
+std::variant<std::string, ParseError> read_config(const std::string& path) {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused).
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        return bad("config", path, fmt::format("cannot be read: {}", std::strerror(errno)));
+    }
+    std::string text;
+    const auto why = read_text(fd, text);
+    ::close(fd);
+    if (why) {
+        return bad("config", path, *why);
+    }
+    return text;
+}
+
 } // namespace
 
 std::variant<Options, ParseError> parse_options(int argc, char** argv) {
     po::options_description named("synack-bench [EAL args] -- server|client [options]\n\nOptions (also as name = value lines in --config)");
     named.add_options()
         ("help,h", "this text")
-        ("config", po::value<std::string>(), "read options from this file too (the command line wins)")
+        ("config", po::value<std::string>(), "read options from this text file too, name = value lines (the command line wins)")
         ("mode", po::value<std::string>()->default_value("echo"), "echo, sink or source")
         ("ip", po::value<std::string>(), "our address and on-link prefix, a.b.c.d/n (required)")
-        ("gateway", po::value<std::string>(), "next hop for addresses off the link")
+        ("gateway", po::value<std::string>(), "next hop for addresses off the link (an address on it)")
         ("listen", po::value<std::vector<std::string>>()->multitoken(), "TCP ports to serve (default 5001)")
         ("port-id", po::value<std::string>()->default_value("0"), "the ethdev port")
         ("bytes", po::value<std::string>(), "source mode: bytes to send per connection (default 1 GiB)")
@@ -87,11 +200,11 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
     try {
         po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
         if (vm.count("config") != 0) {
-            const std::string path = vm["config"].as<std::string>();
-            std::ifstream file(path);
-            if (!file) {
-                return bad("config", path, "cannot be read");
+            auto text = read_config(vm["config"].as<std::string>());
+            if (auto* e = std::get_if<ParseError>(&text)) {
+                return *e;
             }
+            std::istringstream file(std::get<std::string>(text));
             po::store(po::parse_config_file(file, named), vm);
         }
         po::notify(vm);
@@ -136,6 +249,9 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         }
         o.ip = *addr;
         o.prefix_len = static_cast<std::uint8_t>(*prefix);
+        if (const auto why = not_a_host(o.ip, o.prefix_len)) {
+            return bad("ip", s, *why);
+        }
     }
     if (vm.count("gateway") != 0) {
         const std::string s = vm["gateway"].as<std::string>();
@@ -143,13 +259,36 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         if (!o.gateway) {
             return bad("gateway", s, "is not an IPv4 address (a.b.c.d)");
         }
+        // The engine reaches the gateway directly, by ARP: it must be on our link.
+        const std::uint32_t mask = prefix_mask(o.prefix_len);
+        if (o.gateway == o.ip) {
+            return bad("gateway", s, "is our own address (--ip)");
+        }
+        if (((o.gateway->value ^ o.ip.value) & mask) != 0) {
+            return bad("gateway", s,
+                       fmt::format("is not on our link, {}/{} (--ip)",
+                                   ip_text(wire::Ipv4Addr{o.ip.value & mask}), o.prefix_len));
+        }
+        if (const auto why = not_a_host(*o.gateway, o.prefix_len)) {
+            return bad("gateway", s, *why);
+        }
     }
     if (vm.count("listen") != 0) {
         o.listen.clear();
+        // The engine's own limit (EngineConfig::max_listeners), which run loops keep.
+        const std::size_t listeners_max = engine::EngineConfig{}.max_listeners;
         for (const std::string& s : vm["listen"].as<std::vector<std::string>>()) {
             const auto port = number(s, 65535);
             if (!port || *port == 0) {
                 return bad("listen", s, "is not a TCP port (1-65535)");
+            }
+            if (std::find(o.listen.begin(), o.listen.end(), *port) != o.listen.end()) {
+                return bad("listen", s, "is given twice");
+            }
+            if (o.listen.size() == listeners_max) {
+                return bad("listen", s,
+                           fmt::format("is one port too many: a server listens on at most {} ports",
+                                       listeners_max));
             }
             o.listen.push_back(static_cast<std::uint16_t>(*port));
         }

@@ -25,6 +25,10 @@ struct ServerStats {
 class Server {
 public:
     Server(engine::Engine& engine, const Options& options);
+    /// What a server allocates when made for each of options.max_connections.
+    static std::size_t bytes_per_connection(const Options& options) noexcept {
+        return sizeof(Conn) + sizeof(std::uint32_t) + (options.sha256 ? sizeof(Sha256) : 0);
+    }
     /// Accepts, handles events, reads and writes for every connection.
     void step() noexcept;
     /// Stops listening and closes every connection (SIGINT, SIGTERM, or the

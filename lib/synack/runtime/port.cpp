@@ -8,7 +8,14 @@
 
 #include <fmt/core.h>
 
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <string_view>
 #include <utility>
 
@@ -18,6 +25,35 @@ namespace {
 
 Err<PortError> failed(const char* call, int rc) {
     return Err{PortError{call, rc < 0 ? -rc : rte_errno}};
+}
+
+/// Reads (SIOCGIFMTU) or sets (SIOCSIFMTU) the MTU of kernel interface
+/// if_index. Returns 0 or an errno value.
+int kernel_mtu_ioctl(unsigned if_index, unsigned long request, int& mtu) noexcept {
+    ifreq ifr{};
+    if (if_indextoname(if_index, ifr.ifr_name) == nullptr) {
+        return errno;
+    }
+    const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        return errno;
+    }
+    ifr.ifr_mtu = mtu;
+    const int rc = ::ioctl(s, request, &ifr) == 0 ? 0 : errno;
+    ::close(s);
+    mtu = ifr.ifr_mtu;
+    return rc;
+}
+
+/// The MTU of the kernel interface behind a port (dev_info's if_index:
+/// AF_PACKET's, TAP's), or nullopt where there is none.
+std::optional<std::uint16_t> kernel_mtu(unsigned if_index) noexcept {
+    int mtu = 0;
+    if (if_index == 0 || kernel_mtu_ioctl(if_index, SIOCGIFMTU, mtu) != 0 || mtu <= 0 ||
+        mtu > UINT16_MAX) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(mtu);
 }
 
 /// What RSS the port applies once started, or nullopt when it will not say.
@@ -128,6 +164,12 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
     }
     p.configured_ = true; // from here on, a failure closes the port again
     if (config.mtu != 0) {
+        // A PMD over a kernel interface sets the interface's MTU (AF_PACKET
+        // and TAP do), and that outlives us: close() puts the interface's own
+        // back, on every path from here. The ethdev's MTU is no guide to it
+        // (AF_PACKET starts at 1500 whatever the interface has).
+        p.kernel_if_index_ = info.if_index;
+        p.kernel_mtu_before_ = kernel_mtu(info.if_index);
         if (const int rc = rte_eth_dev_set_mtu(id, config.mtu); rc != 0) {
             return failed("rte_eth_dev_set_mtu", rc);
         }
@@ -171,6 +213,9 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
         return failed("rte_eth_dev_start", rc);
     }
     p.running_ = true;
+    // The drops read_rx_drops() reports count from here (a PMD that cannot
+    // reset starts at 0 anyway, when probed).
+    (void)rte_eth_stats_reset(id);
     if (p.rx_queues_ > 1 && can_rss) {
         p.rss_ = read_rss(id, info);
     }
@@ -184,11 +229,12 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
 }
 
 Port::Port(Port&& o) noexcept
-    : id_(o.id_), configured_(std::exchange(o.configured_, false)), running_(std::exchange(o.running_, false)),
-      closed_(std::exchange(o.closed_, true)),
-      pool_(std::exchange(o.pool_, nullptr)),
-      mac_(o.mac_), tx_caps_(o.tx_caps_), driver_(std::move(o.driver_)), rx_queues_(o.rx_queues_),
-      tx_queues_(o.tx_queues_), mtu_(o.mtu_), rss_(std::move(o.rss_)) {}
+    : id_(o.id_), configured_(std::exchange(o.configured_, false)),
+      running_(std::exchange(o.running_, false)), closed_(std::exchange(o.closed_, true)),
+      pool_(std::exchange(o.pool_, nullptr)), mac_(o.mac_), tx_caps_(o.tx_caps_),
+      driver_(std::move(o.driver_)), rx_queues_(o.rx_queues_), tx_queues_(o.tx_queues_),
+      mtu_(o.mtu_), rss_(std::move(o.rss_)), kernel_if_index_(o.kernel_if_index_),
+      kernel_mtu_before_(std::exchange(o.kernel_mtu_before_, std::nullopt)) {}
 
 Port::~Port() {
     if (configured_) {
@@ -205,6 +251,29 @@ void Port::close() noexcept {
         rte_eth_dev_close(id_);
         closed_ = true;
     }
+    // A TAP interface went with the port (ENXIO); an AF_PACKET one stays.
+    if (kernel_mtu_before_ && kernel_mtu(kernel_if_index_) != kernel_mtu_before_) {
+        int mtu = *kernel_mtu_before_;
+        if (const int rc = kernel_mtu_ioctl(kernel_if_index_, SIOCSIFMTU, mtu); rc == 0) {
+            log(RTE_LOG_INFO, "port {}: the kernel interface's MTU is {} again", id_, mtu);
+        } else if (rc != ENXIO && rc != ENODEV) {
+            log(RTE_LOG_WARNING,
+                "port {}: the kernel interface's MTU could not be set back to {}: {}", id_, mtu,
+                std::strerror(rc));
+        }
+    }
+    kernel_mtu_before_.reset();
+}
+
+bool Port::read_rx_drops(PortCounters& c) const noexcept {
+    rte_eth_stats s{};
+    if (closed_ || rte_eth_stats_get(id_, &s) != 0) {
+        return false;
+    }
+    c.rx_missed = s.imissed;
+    c.rx_nombuf = s.rx_nombuf;
+    c.rx_errors = s.ierrors;
+    return true;
 }
 
 void Port::stop() noexcept {

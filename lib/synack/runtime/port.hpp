@@ -6,6 +6,7 @@
 // reports (the software path otherwise), and its MAC address. The only room
 // that calls rte_eth_*; errors are values that name the call that failed.
 
+#include <synack/base/counters.hpp>
 #include <synack/base/result.hpp>
 #include <synack/wire/build.hpp>
 #include <synack/wire/bytes.hpp>
@@ -41,12 +42,18 @@ struct PortCounters {
     std::uint64_t rx_packets = 0;
     std::uint64_t tx_packets = 0;
     std::uint64_t tx_dropped = 0; // refused by the PMD after retrying: freed, counted
+    /// Frames the port itself dropped on receive, since it was opened
+    /// (Port::read_rx_drops): missed for want of RX descriptors (imissed),
+    /// no mbuf to receive into (rx_nombuf), received in error (ierrors).
+    /// They are the port's, not a queue's: one loop reads them (RunLoop
+    /// says which) and the others keep 0, so a sum over loops counts them once.
+    std::uint64_t rx_missed = 0;
+    std::uint64_t rx_nombuf = 0;
+    std::uint64_t rx_errors = 0;
 
     /// Adds another loop's counters (for totals).
     PortCounters& operator+=(const PortCounters& o) noexcept {
-        rx_packets += o.rx_packets;
-        tx_packets += o.tx_packets;
-        tx_dropped += o.tx_dropped;
+        add_counters(*this, o);
         return *this;
     }
 };
@@ -101,11 +108,17 @@ public:
     /// once a few times; what it still refuses is freed, never leaked.
     /// Returns how many were sent.
     std::uint16_t transmit(std::uint16_t queue, rte_mbuf** pkts, std::uint16_t n) noexcept;
+    /// Copies the port's receive drops since it was opened (rte_eth_stats_get:
+    /// imissed, rx_nombuf, ierrors) into c, leaving its other counters.
+    /// Returns false, c unchanged, when the port will not say. Not for every
+    /// burst: a PMD may make a system call or read registers for it.
+    bool read_rx_drops(PortCounters& c) const noexcept;
     /// Stops the port: no more RX or TX.
     void stop() noexcept;
     /// Stops and closes the port: its queues give back the mbufs they held
     /// (a TAP RX ring is full of them). The pool stays until destruction, so
-    /// the caller can check that every mbuf came back.
+    /// the caller can check that every mbuf came back. A kernel interface
+    /// whose MTU open() changed (AF_PACKET, TAP) gets its own MTU back.
     void close() noexcept;
 
 private:
@@ -123,6 +136,10 @@ private:
     std::uint16_t tx_queues_ = 1;
     std::uint16_t mtu_ = 1500;
     std::optional<RssState> rss_;
+    // The kernel interface behind the port and its MTU before open() set
+    // ours, while close() has yet to put it back.
+    unsigned kernel_if_index_ = 0;
+    std::optional<std::uint16_t> kernel_mtu_before_;
 };
 
 } // namespace synack::runtime

@@ -127,6 +127,9 @@ void RunLoop::transmit(rte_mbuf** pkts, std::uint16_t n) noexcept {
 }
 
 void RunLoop::publish() noexcept {
+    if (worker_ == 0) {
+        (void)port_.read_rx_drops(port_counters_);
+    }
     publish_telemetry(lcore_, engine_.counters(), port_counters_, steering_counters_, steering_.mode(),
                       engine_.connections());
 }

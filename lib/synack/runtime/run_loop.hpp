@@ -31,7 +31,10 @@ public:
     /// may back off when idle.
     std::uint32_t once() noexcept;
 
-    /// Publishes this loop's counters for the telemetry thread now.
+    /// Publishes this loop's counters for the telemetry thread now (once()
+    /// does ten times a second). Loop 0 first reads the port's own receive
+    /// drops into its PortCounters: they are the port's, so one loop holds
+    /// them and a sum over loops counts them once.
     void publish() noexcept;
 
     time::Instant now() const noexcept { return clock_.now(); }

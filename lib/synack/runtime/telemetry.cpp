@@ -31,11 +31,15 @@ Board& board() {
     return b;
 }
 
-void add_counters(rte_tel_data* d, const Published& p) {
+void put_counters(rte_tel_data* d, const Published& p) {
     const auto& e = p.engine;
     rte_tel_data_add_dict_u64(d, "rx_packets", p.port.rx_packets);
     rte_tel_data_add_dict_u64(d, "tx_packets", p.port.tx_packets);
     rte_tel_data_add_dict_u64(d, "tx_dropped", p.port.tx_dropped);
+    // The port's, held by one lcore (RunLoop::publish): 0 on the others.
+    rte_tel_data_add_dict_u64(d, "rx_missed", p.port.rx_missed);
+    rte_tel_data_add_dict_u64(d, "rx_nombuf", p.port.rx_nombuf);
+    rte_tel_data_add_dict_u64(d, "rx_errors", p.port.rx_errors);
     rte_tel_data_add_dict_string(d, "steering", to_string(p.mode));
     rte_tel_data_add_dict_u64(d, "steering_passed", p.steering.passed);
     rte_tel_data_add_dict_u64(d, "steering_taken", p.steering.taken);
@@ -51,12 +55,33 @@ void add_counters(rte_tel_data* d, const Published& p) {
     rte_tel_data_add_dict_u64(d, "retransmits", e.tcp.retransmits);
     rte_tel_data_add_dict_u64(d, "timeouts", e.tcp.timeouts);
     rte_tel_data_add_dict_u64(d, "resets_sent", e.tcp.resets_sent);
+    rte_tel_data_add_dict_u64(d, "challenge_acks", e.tcp.challenge_acks);
+    rte_tel_data_add_dict_u64(d, "invalid_acks_limited", e.tcp.invalid_acks_limited);
+    rte_tel_data_add_dict_u64(d, "tcp_output_full", e.tcp.output_full);
+    rte_tel_data_add_dict_u64(d, "tcp_events_lost", e.tcp.events_lost);
     rte_tel_data_add_dict_u64(d, "connections", p.connections);
     rte_tel_data_add_dict_u64(d, "connections_opened", e.connections_opened);
     rte_tel_data_add_dict_u64(d, "connections_closed", e.connections_closed);
+    rte_tel_data_add_dict_u64(d, "syn_cookies_sent", e.syn_cookies_sent);
+    rte_tel_data_add_dict_u64(d, "syn_cookies_accepted", e.syn_cookies_accepted);
+    rte_tel_data_add_dict_u64(d, "syn_cookies_rejected", e.syn_cookies_rejected);
+    rte_tel_data_add_dict_u64(d, "half_open_timed_out", e.half_open_timed_out);
+    rte_tel_data_add_dict_u64(d, "rx_pressure_high", e.rx_pressure_high);
+    rte_tel_data_add_dict_u64(d, "rx_pressure_critical", e.rx_pressure_critical);
+    rte_tel_data_add_dict_u64(d, "fast_retransmits", e.tcp.fast_retransmits);
+    rte_tel_data_add_dict_u64(d, "ooo_queued", e.tcp.ooo_queued);
+    rte_tel_data_add_dict_u64(d, "arp_unreachable", e.neighbors.unreachable);
+    rte_tel_data_add_dict_u64(d, "arp_pending_dropped", e.neighbors.pending_dropped);
+    rte_tel_data_add_dict_u64(d, "arp_cache_full", e.neighbors.cache_full);
+    rte_tel_data_add_dict_u64(d, "time_wait_compacted", e.time_wait_compacted);
+    rte_tel_data_add_dict_u64(d, "time_wait_full", e.time_wait_full);
+    rte_tel_data_add_dict_u64(d, "tx_queue_full", e.tx_queue_full);
+    rte_tel_data_add_dict_u64(d, "events_lost", e.events_lost);
     rte_tel_data_add_dict_u64(d, "arp_requests_sent", e.arp_requests_sent);
     rte_tel_data_add_dict_u64(d, "arp_replies_sent", e.arp_replies_sent);
     rte_tel_data_add_dict_u64(d, "icmp_echo_replies", e.icmp_echo_replies);
+    rte_tel_data_add_dict_u64(d, "icmp_errors_sent", e.icmp_errors_sent);
+    rte_tel_data_add_dict_u64(d, "icmp_errors_limited", e.icmp_errors_limited);
     for (std::size_t i = 0; i < engine::frame_drop_count; ++i) {
         char name[64];
         std::snprintf(name, sizeof name, "drop_%s", engine::to_string(static_cast<engine::FrameDrop>(i)));
@@ -74,36 +99,13 @@ void add_counters(rte_tel_data* d, const Published& p) {
     }
 }
 
-template <typename Array>
-void add_each(Array& a, const Array& b) {
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        a[i] += b[i];
-    }
-}
-
 /// Sums b into a, counter by counter.
 void accumulate(Published& a, const Published& b) {
-    auto& x = a.engine;
-    const auto& y = b.engine;
+    a.engine += b.engine;
     a.port += b.port;
-    a.mode = b.mode;
     a.steering += b.steering;
+    a.mode = b.mode;
     a.connections += b.connections;
-    x.frames_in += y.frames_in;
-    x.frames_out += y.frames_out;
-    x.tcp.segments_in += y.tcp.segments_in;
-    x.tcp.segments_out += y.tcp.segments_out;
-    x.tcp.retransmits += y.tcp.retransmits;
-    x.tcp.timeouts += y.tcp.timeouts;
-    x.tcp.resets_sent += y.tcp.resets_sent;
-    x.connections_opened += y.connections_opened;
-    x.connections_closed += y.connections_closed;
-    x.arp_requests_sent += y.arp_requests_sent;
-    x.arp_replies_sent += y.arp_replies_sent;
-    x.icmp_echo_replies += y.icmp_echo_replies;
-    add_each(x.frame_drops, y.frame_drops);
-    add_each(x.tcp.drops.count, y.tcp.drops.count);
-    add_each(x.connections_by_state, y.connections_by_state);
 }
 
 int stats_cmd(const char*, const char*, rte_tel_data* d) {
@@ -117,7 +119,7 @@ int stats_cmd(const char*, const char*, rte_tel_data* d) {
     }
     rte_spinlock_unlock(&b.lock);
     rte_tel_data_start_dict(d);
-    add_counters(d, total);
+    put_counters(d, total);
     return 0;
 }
 
@@ -151,7 +153,7 @@ int lcore_cmd(const char*, const char* params, rte_tel_data* d) {
         return -1;
     }
     rte_tel_data_start_dict(d);
-    add_counters(d, p);
+    put_counters(d, p);
     return 0;
 }
 

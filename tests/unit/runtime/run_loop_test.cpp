@@ -221,3 +221,36 @@ TEST_CASE("run loops: a packet for a loop whose ring is full is dropped and coun
     }
     REQUIRE(synack::test::in_use() == before); // the ring's contents were freed with it
 }
+
+TEST_CASE("run loops: a total of port counters adds every counter, the port's receive drops included",
+          "[runtime][run_loop]") {
+    // Loop 0 holds the port's drops and the others 0 (RunLoop::publish), so
+    // the total is the port's own figure, counted once.
+    runtime::PortCounters loop0{.rx_packets = 10, .tx_packets = 20, .tx_dropped = 1, .rx_missed = 3,
+                                .rx_nombuf = 4, .rx_errors = 5};
+    runtime::PortCounters loop1{.rx_packets = 0, .tx_packets = 7, .tx_dropped = 2};
+    runtime::PortCounters total;
+    total += loop0;
+    total += loop1;
+    CHECK(total.rx_packets == 10);
+    CHECK(total.tx_packets == 27);
+    CHECK(total.tx_dropped == 3);
+    CHECK(total.rx_missed == 3);
+    CHECK(total.rx_nombuf == 4);
+    CHECK(total.rx_errors == 5);
+}
+
+TEST_CASE("port: its receive drops are read from the port while it is open, and not after",
+          "[runtime][port]") {
+    Bench b;
+    runtime::PortCounters c{.rx_packets = 1, .rx_missed = 9, .rx_nombuf = 9, .rx_errors = 9};
+    REQUIRE(b.port->read_rx_drops(c));
+    CHECK(c.rx_missed == 0); // the ring PMD drops nothing on receive
+    CHECK(c.rx_nombuf == 0);
+    CHECK(c.rx_errors == 0);
+    CHECK(c.rx_packets == 1); // the loop's own counters are left alone
+    b.port->close();
+    c.rx_errors = 9;
+    REQUIRE_FALSE(b.port->read_rx_drops(c));
+    CHECK(c.rx_errors == 9);
+}
