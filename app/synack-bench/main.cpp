@@ -540,7 +540,8 @@ int run_role(const bench::Options& o, runtime::Port& port, runtime::Steering& st
             return 2;
         }
         // Throws std::bad_alloc where a table beyond the pool does not fit (main() says so).
-        w->engine = std::make_unique<engine::Engine>(ec, port.pool(), clock.now());
+        w->engine = std::make_unique<engine::Engine>(ec, port.pool(static_cast<std::uint16_t>(i)), clock.now(),
+                                                     port.ctrl_pool(static_cast<std::uint16_t>(i)));
         w->loop = std::make_unique<runtime::RunLoop>(port, *w->engine, clock, lcore, steering, i);
         run.workers.push_back(std::move(w));
     }
@@ -611,7 +612,7 @@ int main(int argc, char** argv) {
     }
     // The port closed (its rings emptied): every mbuf must be back in the pool.
     port->close();
-    const unsigned in_use = rte_mempool_in_use_count(port->pool());
+    const unsigned in_use = port->mbufs_in_use();
     if (in_use != 0) {
         fmt::print(stderr, "synack-bench: {} mbufs still in use at exit\n", in_use);
         status = EXIT_FAILURE;

@@ -183,21 +183,35 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
         return failed("rte_eth_dev_adjust_nb_rx_tx_desc", rc);
     }
     const int socket = rte_eth_dev_socket_id(id);
-    const std::string pool_name = fmt::format("synack_p{}", id);
+    const int pool_socket = socket < 0 ? SOCKET_ID_ANY : socket;
     // A whole frame of the MTU fits one mbuf: the engine parses contiguous frames.
     const std::uint32_t frame = p.mtu_ + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
     const auto data_room = static_cast<std::uint16_t>(
         RTE_PKTMBUF_HEADROOM + std::max<std::uint32_t>(frame, RTE_MBUF_DEFAULT_DATAROOM));
-    p.pool_ = rte_pktmbuf_pool_create(pool_name.c_str(), config.mbufs, 256, 0, data_room,
-                                      socket < 0 ? SOCKET_ID_ANY : socket);
-    if (p.pool_ == nullptr) {
-        return Err{PortError{"rte_pktmbuf_pool_create", rte_errno}};
-    }
+    // A pool per RX queue, so that one loop's peers, holding mbufs, press on
+    // that loop's pool alone (the engine judges its pressure from it).
+    const std::uint32_t per_queue = std::max<std::uint32_t>(config.mbufs / p.rx_queues_, 2u * rx_desc + 512);
     for (std::uint16_t q = 0; q < p.rx_queues_; ++q) {
-        if (const int rc = rte_eth_rx_queue_setup(id, q, rx_desc, static_cast<unsigned>(socket), nullptr, p.pool_);
+        const std::string name = fmt::format("synack_p{}q{}", id, q);
+        rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), per_queue, 256, 0, data_room, pool_socket);
+        if (pool == nullptr) {
+            return Err{PortError{"rte_pktmbuf_pool_create", rte_errno}};
+        }
+        p.pools_.push_back(pool);
+        if (const int rc = rte_eth_rx_queue_setup(id, q, rx_desc, static_cast<unsigned>(socket), nullptr, pool);
             rc != 0) {
             return failed("rte_eth_rx_queue_setup", rc);
         }
+    }
+    // Headers only: they go into the headroom, ARP's 28 bytes after it.
+    const auto ctrl_room = static_cast<std::uint16_t>(RTE_PKTMBUF_HEADROOM + 128);
+    for (std::uint16_t loop = 0; loop < std::max<std::uint16_t>(config.queues, 1); ++loop) {
+        const std::string name = fmt::format("synack_p{}c{}", id, loop);
+        rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), config.ctrl_mbufs, 256, 0, ctrl_room, pool_socket);
+        if (pool == nullptr) {
+            return Err{PortError{"rte_pktmbuf_pool_create", rte_errno}};
+        }
+        p.ctrl_pools_.push_back(pool);
     }
     for (std::uint16_t q = 0; q < p.tx_queues_; ++q) {
         if (const int rc = rte_eth_tx_queue_setup(id, q, tx_desc, static_cast<unsigned>(socket), nullptr); rc != 0) {
@@ -219,9 +233,10 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
     if (p.rx_queues_ > 1 && can_rss) {
         p.rss_ = read_rss(id, info);
     }
-    log(RTE_LOG_INFO, "port {} ({}) started: {} RX / {} TX queues of {} / {} descriptors, MTU {}, {} mbufs; RSS {}; "
-        "checksum offload TX ipv4 {} tcp {}, RX {}; the rest in software",
-        id, p.driver_, p.rx_queues_, p.tx_queues_, rx_desc, tx_desc, p.mtu_, config.mbufs,
+    log(RTE_LOG_INFO, "port {} ({}) started: {} RX / {} TX queues of {} / {} descriptors, MTU {}, {} x {} mbufs "
+        "and {} x {} for control; RSS {}; checksum offload TX ipv4 {} tcp {}, RX {}; the rest in software",
+        id, p.driver_, p.rx_queues_, p.tx_queues_, rx_desc, tx_desc, p.mtu_, p.pools_.size(), per_queue,
+        p.ctrl_pools_.size(), config.ctrl_mbufs,
         p.rss_ ? fmt::format("{}-entry RETA", p.rss_->reta.size()) : std::string(can_rss ? "unreadable" : "none"),
         p.tx_caps_.ipv4 ? "on" : "off", p.tx_caps_.tcp ? "on" : "off",
         (conf.rxmode.offloads & rx_wanted) != 0 ? "on" : "off");
@@ -231,7 +246,7 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
 Port::Port(Port&& o) noexcept
     : id_(o.id_), configured_(std::exchange(o.configured_, false)),
       running_(std::exchange(o.running_, false)), closed_(std::exchange(o.closed_, true)),
-      pool_(std::exchange(o.pool_, nullptr)), mac_(o.mac_), tx_caps_(o.tx_caps_),
+      pools_(std::move(o.pools_)), ctrl_pools_(std::move(o.ctrl_pools_)), mac_(o.mac_), tx_caps_(o.tx_caps_),
       driver_(std::move(o.driver_)), rx_queues_(o.rx_queues_), tx_queues_(o.tx_queues_),
       mtu_(o.mtu_), rss_(std::move(o.rss_)), kernel_if_index_(o.kernel_if_index_),
       kernel_mtu_before_(std::exchange(o.kernel_mtu_before_, std::nullopt)) {}
@@ -240,9 +255,23 @@ Port::~Port() {
     if (configured_) {
         close();
     }
-    if (pool_ != nullptr) {
-        rte_mempool_free(pool_);
+    for (rte_mempool* pool : pools_) {
+        rte_mempool_free(pool);
     }
+    for (rte_mempool* pool : ctrl_pools_) {
+        rte_mempool_free(pool);
+    }
+}
+
+unsigned Port::mbufs_in_use() const noexcept {
+    unsigned n = 0;
+    for (const rte_mempool* pool : pools_) {
+        n += rte_mempool_in_use_count(pool);
+    }
+    for (const rte_mempool* pool : ctrl_pools_) {
+        n += rte_mempool_in_use_count(pool);
+    }
+    return n;
 }
 
 void Port::close() noexcept {

@@ -26,9 +26,14 @@ struct PortConfig {
     std::uint16_t port_id = 0;
     std::uint16_t rx_descriptors = 1024;
     std::uint16_t tx_descriptors = 1024;
-    /// Mbufs in the port's pool: RX and TX rings, and what the engine holds
-    /// (send and receive buffers, out-of-order data, packets in flight).
+    /// Mbufs for data, split evenly between one pool per RX queue (each run
+    /// loop's engine draws from its own): the RX and TX rings, and what the
+    /// engine holds (send and receive buffers, out-of-order data, packets in
+    /// flight).
     std::uint32_t mbufs = 65535;
+    /// Small mbufs per run loop for segments without payload (ACK, RST,
+    /// SYN-ACK, ARP): a reserve that a drained data pool cannot take from.
+    std::uint32_t ctrl_mbufs = 4096;
     /// Queue pairs wanted: one per run loop. The port may have fewer (see
     /// Port::rx_queues()); a port without RSS that spreads packets over
     /// queues of its own accord (AF_PACKET fanout) has all of them polled.
@@ -85,11 +90,20 @@ public:
     Port(Port&& o) noexcept;
     Port& operator=(Port&&) = delete;
     Port(const Port&) = delete;
-    /// Stops and closes the port (if still open) and frees its pool.
+    /// Stops and closes the port (if still open) and frees its pools.
     ~Port();
 
     wire::MacAddr mac() const noexcept { return mac_; }
-    rte_mempool* pool() const noexcept { return pool_; }
+    /// The data pool of run loop `loop`: that of its RX queue (the queues'
+    /// pools are shared round the loops when the port has fewer queues).
+    rte_mempool* pool(std::uint16_t loop = 0) const noexcept { return pools_[loop % pools_.size()]; }
+    /// The control pool of run loop `loop` (PortConfig::ctrl_mbufs).
+    rte_mempool* ctrl_pool(std::uint16_t loop = 0) const noexcept {
+        return ctrl_pools_[loop % ctrl_pools_.size()];
+    }
+    /// Mbufs of every pool not back in it: 0 once the port is closed and
+    /// every engine gone, or something leaked.
+    unsigned mbufs_in_use() const noexcept;
     wire::TxChecksumCaps tx_checksum() const noexcept { return tx_caps_; }
     const char* driver() const noexcept { return driver_.c_str(); }
     std::uint16_t id() const noexcept { return id_; }
@@ -116,7 +130,7 @@ public:
     /// Stops the port: no more RX or TX.
     void stop() noexcept;
     /// Stops and closes the port: its queues give back the mbufs they held
-    /// (a TAP RX ring is full of them). The pool stays until destruction, so
+    /// (a TAP RX ring is full of them). The pools stay until destruction, so
     /// the caller can check that every mbuf came back. A kernel interface
     /// whose MTU open() changed (AF_PACKET, TAP) gets its own MTU back.
     void close() noexcept;
@@ -128,7 +142,8 @@ private:
     bool configured_ = false; // rte_eth_dev_configure succeeded: close() undoes it
     bool running_ = false;
     bool closed_ = false;
-    rte_mempool* pool_ = nullptr;
+    std::vector<rte_mempool*> pools_;      // one per RX queue
+    std::vector<rte_mempool*> ctrl_pools_; // one per run loop
     wire::MacAddr mac_;
     wire::TxChecksumCaps tx_caps_;
     std::string driver_;

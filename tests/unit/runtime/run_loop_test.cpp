@@ -72,7 +72,8 @@ struct Bench {
             c.max_connections = 256;
             c.secret = {i + 1, 2};
             c.arp_responder = i == 0;
-            engines.push_back(std::make_unique<engine::Engine>(c, port->pool(), clock.now()));
+            const auto loop = static_cast<std::uint16_t>(i);
+            engines.push_back(std::make_unique<engine::Engine>(c, port->pool(loop), clock.now(), port->ctrl_pool(loop)));
             loops.push_back(std::make_unique<runtime::RunLoop>(*port, *engines[i], clock, i, *steering, i));
             REQUIRE(engines[i]->listen(80).ok());
         }
