@@ -180,7 +180,7 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         ("port-id", po::value<std::string>()->default_value("0"), "the ethdev port")
         ("bytes", po::value<std::string>(), "source mode: bytes to send per connection (default 1 GiB)")
         ("duration", po::value<std::string>(), "seconds to run (default: until SIGINT or SIGTERM)")
-        ("mbufs", po::value<std::string>(), "mbufs in the port's pool (default 65535)")
+        ("mbufs", po::value<std::string>(), "data mbufs, split between the RX queues' pools (default 65535)")
         ("rx-descriptors", po::value<std::string>(), "RX ring size per queue, 64 to 32768 (default 1024)")
         ("tx-descriptors", po::value<std::string>(), "TX ring size per queue, 64 to 32768 (default 1024)")
         ("max-connections", po::value<std::string>(), "connections at once, per run loop (default 16384)")
