@@ -233,7 +233,9 @@ void Engine::handle_frame(rte_mbuf* raw, time::Instant now) noexcept {
                                seg->dst_port(), seg->src_port()};
     const auto payload_offset = static_cast<std::uint16_t>(seg->payload().data() - frame.data());
     tcp::Incoming in{*seg, std::move(m), payload_offset};
-    if (Conn* c = conns_.find(tuple)) {
+    // A connection closed earlier in this burst stays in the table until
+    // reap(): it is no connection any more (RFC 9293 section 3.10.7.1).
+    if (Conn* c = conns_.find(tuple); c != nullptr && c->state != tcp::TcpState::closed) {
         auto e = env(now);
         tcp::segment_arrives(*c, std::move(in), e);
         mark_dirty(*c);
@@ -243,13 +245,18 @@ void Engine::handle_frame(rte_mbuf* raw, time::Instant now) noexcept {
         handle_half_open(*r, std::move(in), now);
         return;
     }
-    TimeWaitRecord* r = time_wait_.find(tuple);
-    if (r == nullptr || !handle_time_wait(*r, *seg, now)) {
-        handle_no_connection(tuple, std::move(in), now);
+    std::optional<wire::Seq32> reopens;
+    if (TimeWaitRecord* r = time_wait_.find(tuple)) {
+        reopens = r->snd_nxt;
+        if (handle_time_wait(*r, *seg, now)) {
+            return;
+        }
     }
+    handle_no_connection(tuple, std::move(in), now, reopens);
 }
 
-void Engine::handle_no_connection(const tcp::FourTuple& tuple, tcp::Incoming in, time::Instant now) noexcept {
+void Engine::handle_no_connection(const tcp::FourTuple& tuple, tcp::Incoming in, time::Instant now,
+                                  std::optional<wire::Seq32> reopens) noexcept {
     const wire::TcpSegment& seg = in.seg;
     auto e = env(now);
     Listener* l = find_listener(tuple.local_port);
@@ -273,13 +280,21 @@ void Engine::handle_no_connection(const tcp::FourTuple& tuple, tcp::Incoming in,
         return;
     }
     ++counters_.tcp.segments_in;
-    answer_syn(*l, tuple, seg, now);
+    answer_syn(*l, tuple, seg, now, reopens);
 }
 
 void Engine::answer_syn(Listener& l, const tcp::FourTuple& tuple, const wire::TcpSegment& syn,
-                        time::Instant now) noexcept {
+                        time::Instant now, std::optional<wire::Seq32> reopens) noexcept {
     auto e = env(now);
-    tcp::HalfOpen h = tcp::half_open_for(tuple, syn, isn_.isn(tuple, now), ts_offset(tuple), config_.tcp, now);
+    wire::Seq32 iss = isn_.isn(tuple, now);
+    if (reopens && before_eq(iss, *reopens + 65535)) {
+        // RFC 9293 section 3.6.1 (and RFC 6191 section 2 without
+        // timestamps): a connection reopened from TIME-WAIT starts beyond
+        // every sequence number of the one before, so that none of its old
+        // segments can fall in the new window; Linux takes SND.NXT + 65537.
+        iss = *reopens + 65537;
+    }
+    tcp::HalfOpen h = tcp::half_open_for(tuple, syn, iss, ts_offset(tuple), config_.tcp, now);
     HalfOpenRecord* r = config_.syn_cookies != SynCookieMode::always && l.half_open.size() < config_.syn_backlog
                             ? half_open_pool_.acquire()
                             : nullptr;
@@ -297,18 +312,8 @@ void Engine::answer_syn(Listener& l, const tcp::FourTuple& tuple, const wire::Tc
         drop(FrameDrop::syn_backlog_full);
         return;
     }
-    // RFC 4987 section 3.6: answer, keep nothing. The cookie carries the MSS;
-    // the TSval, when the peer sends timestamps, the rest.
-    const std::uint8_t mss_index = tcp::SynCookies::mss_index(h.options.snd_mss);
-    h.options.snd_mss = tcp::cookie_mss_table[mss_index];
-    if (!h.options.ts_ok) {
-        h.options.wscale_ok = false;
-        h.options.snd_wscale = 0;
-        h.options.rcv_wscale = 0;
-        h.options.sack_ok = false;
-    }
-    h.iss = cookies_.make(tuple, h.irs, mss_index, now);
-    h.cookie = true;
+    // RFC 4987 section 3.6: answer, keep nothing.
+    cookies_.answer(h, now);
     if (tcp::send_syn_ack(h, false, e)) {
         ++counters_.syn_cookies_sent;
     }
@@ -321,31 +326,13 @@ bool Engine::open_from_cookie(Listener& l, const tcp::FourTuple& tuple, tcp::Inc
     if (!l.cookies_until || now > *l.cookies_until) {
         return false;
     }
-    const wire::TcpSegment& seg = in.seg;
-    const wire::Seq32 irs = seg.seq() - 1;
-    const wire::Seq32 iss = seg.ack() - 1;
-    const std::optional<std::uint8_t> mss_index = cookies_.check(tuple, irs, iss, now);
-    if (!mss_index) {
+    const std::optional<tcp::HalfOpen> h = cookies_.open(tuple, in.seg, ts_offset(tuple), config_.tcp, now);
+    if (!h) {
         ++counters_.syn_cookies_rejected;
         return false;
     }
-    tcp::HalfOpen h;
-    h.tuple = tuple;
-    h.irs = irs;
-    h.iss = iss;
-    h.cookie = true;
-    h.ts_offset = ts_offset(tuple);
-    h.options.snd_mss = std::min(tcp::cookie_mss_table[*mss_index], config_.tcp.mss);
-    const auto& ts = seg.options().timestamps;
-    h.options.ts_ok = config_.tcp.timestamps && ts.has_value();
-    if (h.options.ts_ok) {
-        h.options.ts_recent = ts->value;
-        tcp::SynCookies::options_from_ts(ts->echo_reply, config_.tcp, h.options);
-    }
-    // The SYN's window is gone; the ACK's own takes its place (process_ack
-    // sets SND.WND from it, scaled).
     ++counters_.tcp.segments_in;
-    if (open_connection(l, h, in, now)) {
+    if (open_connection(l, *h, in, now)) {
         ++counters_.syn_cookies_accepted;
     }
     return true;

@@ -327,10 +327,13 @@ private:
     /// Judges tcp::RxPressure from the pool's free share (once per burst).
     void update_rx_pressure() noexcept;
     void handle_frame(rte_mbuf* m, time::Instant now) noexcept;
-    void handle_no_connection(const tcp::FourTuple& tuple, tcp::Incoming in, time::Instant now) noexcept;
+    /// A segment for no connection. `reopens`: the SND.NXT of the TIME-WAIT
+    /// record a SYN for this tuple has just replaced.
+    void handle_no_connection(const tcp::FourTuple& tuple, tcp::Incoming in, time::Instant now,
+                              std::optional<wire::Seq32> reopens = std::nullopt) noexcept;
     /// LISTEN receiving a SYN (RFC 9293 section 3.10.7.2): a record, or a cookie.
     void answer_syn(Listener& l, const tcp::FourTuple& tuple, const wire::TcpSegment& syn,
-                    time::Instant now) noexcept;
+                    time::Instant now, std::optional<wire::Seq32> reopens) noexcept;
     /// LISTEN receiving an ACK that may complete a handshake answered with a
     /// cookie. Returns false when it carries no valid cookie.
     bool open_from_cookie(Listener& l, const tcp::FourTuple& tuple, tcp::Incoming& in,

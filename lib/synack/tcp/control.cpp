@@ -108,10 +108,21 @@ void persist_timeout(Tcb& t, TcpEnv& env) noexcept {
         t.sws_override = false;
         return;
     }
+    // Persisting never gives up while the peer keeps answering (RFC 9293
+    // section 3.8.6.1, MUST-26: "as long as the receiving TCP continues to
+    // send acknowledgments in response to the probe segments"). A peer gone
+    // silent behind its zero window is given up on after as many unanswered
+    // probes as data retransmissions, as Linux's tcp_probe_timer does: else
+    // it would hold the connection (an orphan even, that no one can abort)
+    // for ever.
+    if (t.probes_unanswered >= env.config.data_retries) {
+        enter_closed(t, CloseReason::timed_out, env);
+        return;
+    }
     // Zero-window probe, as Linux sends it: an ACK with SEQ = SND.UNA - 1,
-    // which any stack answers with its current window. Persisting never gives
-    // up while the peer keeps answering (RFC 9293 section 3.8.6.1, MUST-26).
+    // which any stack answers with its current window.
     emit(t, flag::ack, t.snd.una - 1, 0, env);
+    ++t.probes_unanswered;
     t.rtt.backoff();
     arm_misc(t, TimerKind::persist, t.rtt.rto(), env);
 }
@@ -126,11 +137,11 @@ void keepalive_timeout(Tcb& t, TcpEnv& env) noexcept {
         return;
     }
     const time::Duration idle = env.now - t.last_activity;
-    if (t.keepalive_probes == 0 && idle < k.idle) {
+    if (t.probes_unanswered == 0 && idle < k.idle) {
         arm_misc(t, TimerKind::keepalive, k.idle - idle, env);
         return;
     }
-    if (t.keepalive_probes >= k.probes) {
+    if (t.probes_unanswered >= k.probes) {
         enter_closed(t, CloseReason::timed_out, env);
         return;
     }
@@ -138,7 +149,7 @@ void keepalive_timeout(Tcb& t, TcpEnv& env) noexcept {
     const time::Instant last = t.last_activity;
     emit(t, flag::ack, t.snd.nxt - 1, 0, env);
     t.last_activity = last; // a probe is not activity
-    ++t.keepalive_probes;
+    ++t.probes_unanswered;
     arm_misc(t, TimerKind::keepalive, k.interval, env);
 }
 

@@ -374,7 +374,7 @@ void segment_arrives(Tcb& t, Incoming in, TcpEnv& env) noexcept {
     ++env.counters.segments_in;
     t.last_activity = env.now;
     t.last_heard = env.now;
-    t.keepalive_probes = 0;
+    t.probes_unanswered = 0;
     if (t.state == TcpState::syn_sent) {
         syn_sent_arrives(t, in, env);
         return;

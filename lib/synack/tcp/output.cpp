@@ -17,7 +17,6 @@ namespace synack::tcp {
 namespace {
 
 constexpr std::uint32_t max_window_unscaled = 65535;
-constexpr std::uint32_t timestamps_option_bytes = 12;
 
 bool has_unsent_fin(const Tcb& t) noexcept {
     return t.fin_queued && !t.fin_sent;
@@ -101,8 +100,18 @@ bool push_segment(const FourTuple& tuple, wire::MbufPtr packet, TcpEnv& env,
 }
 
 std::uint32_t payload_max(const Tcb& t) noexcept {
-    // RFC 9293 section 3.7.1: the effective send MSS leaves room for options.
-    const std::uint32_t options = t.ts_ok ? timestamps_option_bytes : 0;
+    // RFC 9293 section 3.7.1: the effective send MSS leaves room for the
+    // options of the segment, "Eff.snd.MSS = min(SendMSS+20, MMS_S) -
+    // TCPhdrsize": timestamps on every one, and SACK blocks while data is
+    // held out of order (options_for() puts them on data segments too).
+    wire::TcpOptions o;
+    if (t.ts_ok) {
+        o.timestamps = wire::Timestamps{};
+    }
+    if (t.sack_ok && !t.ooo.empty()) {
+        o.sack_count = static_cast<std::uint8_t>(t.ooo.sack_blocks(o.sack, wire::tcp_max_sack_blocks));
+    }
+    const auto options = static_cast<std::uint32_t>(o.encoded_len());
     return t.snd.mss > options ? t.snd.mss - options : 1;
 }
 
@@ -322,6 +331,12 @@ void output(Tcb& t, TcpEnv& env) noexcept {
         }
         const wire::Seq32 seq = t.snd.nxt;
         if (!emit(t, flags, seq, len, env, !new_data)) {
+            // No mbuf (or no output slot) for it: try again at the
+            // retransmission timeout, even with nothing in flight, or data or
+            // a FIN could wait for ever with no timer to send them.
+            if (!env.timers.armed(t.rtx_timer)) {
+                arm_retransmit(t, env);
+            }
             break;
         }
         sent = true;

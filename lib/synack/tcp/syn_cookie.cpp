@@ -52,6 +52,47 @@ std::optional<std::uint8_t> SynCookies::check(const FourTuple& tuple, wire::Seq3
     return static_cast<std::uint8_t>((iss.raw() >> 24) & 7);
 }
 
+void SynCookies::answer(HalfOpen& h, time::Instant now) const noexcept {
+    const std::uint8_t index = mss_index(h.options.snd_mss);
+    h.options.snd_mss = cookie_mss_table[index];
+    if (!h.options.ts_ok) {
+        h.options.wscale_ok = false;
+        h.options.snd_wscale = 0;
+        h.options.rcv_wscale = 0;
+        h.options.sack_ok = false;
+    }
+    h.iss = make(h.tuple, h.irs, index, now);
+    h.cookie = true;
+    h.sent_at.reset(); // nothing is kept to time it by
+}
+
+std::optional<HalfOpen> SynCookies::open(const FourTuple& tuple, const wire::TcpSegment& ack,
+                                         std::uint32_t ts_offset, const TcpConfig& config,
+                                         time::Instant now) const noexcept {
+    HalfOpen h;
+    h.tuple = tuple;
+    h.irs = ack.seq() - 1;
+    h.iss = ack.ack() - 1;
+    const std::optional<std::uint8_t> index = check(tuple, h.irs, h.iss, now);
+    if (!index) {
+        return std::nullopt;
+    }
+    h.cookie = true;
+    h.ts_offset = ts_offset;
+    h.options.snd_mss = std::min(cookie_mss_table[*index], config.mss);
+    // The cookie lives at most 128 s; modulo 2**32 a TSval from the future is
+    // a very old one.
+    const auto& ts = ack.options().timestamps;
+    h.options.ts_ok = config.timestamps && ts && tcp::ts_value(now, ts_offset) - ts->echo_reply <= 128'000;
+    if (h.options.ts_ok) {
+        h.options.ts_recent = ts->value;
+        options_from_ts(ts->echo_reply, config, h.options);
+    }
+    // The SYN's window is gone; the ACK's own takes its place (the
+    // SYN-RECEIVED ACK check sets SND.WND from it, scaled).
+    return h;
+}
+
 std::uint8_t SynCookies::mss_index(std::uint16_t mss) noexcept {
     std::uint8_t i = cookie_mss_table.size() - 1;
     while (i > 0 && cookie_mss_table[i] > mss) {

@@ -25,6 +25,7 @@
 
 #include <synack/base/siphash.hpp>
 #include <synack/tcp/four_tuple.hpp>
+#include <synack/tcp/half_open.hpp>
 #include <synack/tcp/tcb.hpp>
 #include <synack/time/clock.hpp>
 #include <synack/wire/seq.hpp>
@@ -45,6 +46,22 @@ class SynCookies {
 public:
     /// key: derived for cookies alone (derive_key(root, "syn cookie")).
     explicit SynCookies(SipKey key) noexcept : key_(key) {}
+
+    /// Makes the record of a SYN (half_open_for) the answer of a cookie: its
+    /// ISS the cookie, its MSS the table's, and without timestamps no window
+    /// scale and no SACK, which would have nowhere to travel. Nothing of it
+    /// is kept; send_syn_ack() sends it.
+    void answer(HalfOpen& h, time::Instant now) const noexcept;
+
+    /// The record a cookie stands for, rebuilt from the ACK that brings it
+    /// back (SEG.ACK - 1, for SEG.SEQ - 1 as the peer's ISN), or nullopt when
+    /// it is not a cookie of ours for this tuple in its lifetime. The ACK's
+    /// timestamps count only when they echo a TSval we could have sent in
+    /// that lifetime: a SYN without timestamps got none, and its peer has
+    /// nothing to echo nor any business sending them. ts_offset: the tuple's.
+    std::optional<HalfOpen> open(const FourTuple& tuple, const wire::TcpSegment& ack,
+                                 std::uint32_t ts_offset, const TcpConfig& config,
+                                 time::Instant now) const noexcept;
 
     /// The ISS of a SYN-ACK answering the SYN with ISN irs from tuple, at
     /// now, carrying mss_index (into cookie_mss_table; precondition < 8).

@@ -111,7 +111,9 @@ struct Tcb {
     wire::Seq32 recovery_point; // RecoveryPoint: SND.MAX when recovery began
     wire::Seq32 high_rxt;       // HighRxt: end of the highest retransmission
     std::uint8_t retransmits = 0; // consecutive timeouts of the current segment
-    std::uint8_t keepalive_probes = 0;
+    /// Keepalive or zero-window probes sent since the peer was last heard
+    /// (the two never run at once).
+    std::uint8_t probes_unanswered = 0;
     /// Full-sized segments received since the last ACK we sent (delayed ACK).
     std::uint8_t unacked_segments = 0;
     bool ack_now = false; // send an ACK at the next output

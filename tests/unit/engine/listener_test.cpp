@@ -353,3 +353,87 @@ TEST_CASE("a SYN-ACK that never left for want of an ARP answer is not counted as
     REQUIRE(e.counters().tcp.retransmits == 0);
     REQUIRE(e.counters().neighbors.pending_dropped > 0);
 }
+
+TEST_CASE("SYN cookies: an ACK with timestamps answering a cookie sent without them gets no timestamps,"
+          " window scale or SACK (RFC 7323 3.2: only when both SYNs carried the option)",
+          "[engine][listen][rfc4987]") {
+    engine::EngineConfig c = RawPeer::config();
+    c.syn_cookies = engine::SynCookieMode::always;
+    Engine e(c, pool(), start());
+    RawPeer peer(e, start());
+    REQUIRE(e.listen(port).ok());
+    peer.send(syn_from(40000)); // MSS only
+    const Heard synack = peer.expect_one();
+    REQUIRE_FALSE(synack.hdr.options.timestamps.has_value());
+    wire::TcpRepr ack = ack_from(40000, synack.hdr.seq + 1, 1000);
+    ack.options.timestamps = wire::Timestamps{5, 0}; // TSecr of nothing we sent
+    peer.send(ack);
+    const auto id = e.accept(port);
+    REQUIRE(id.has_value());
+    // The window it sends is unscaled, and no segment of ours carries timestamps.
+    const std::vector<std::uint8_t> chunk(100, 'c');
+    wire::MbufPtr m = mbuf_from(chunk);
+    REQUIRE(e.send(*id, m).ok());
+    const Heard data = peer.expect_one();
+    REQUIRE_FALSE(data.hdr.options.timestamps.has_value());
+    REQUIRE(data.hdr.window == 65535);
+}
+
+TEST_CASE("a SYN that reopens a tuple from TIME-WAIT gets an ISS beyond every sequence number of the"
+          " connection before (RFC 9293 3.6.1, RFC 6191)",
+          "[engine][listen][rfc6191]") {
+    engine::EngineConfig c = RawPeer::config();
+    c.tcp.timestamps = false;
+    Engine e(c, pool(), start());
+    RawPeer peer(e, start());
+    REQUIRE(e.listen(port).ok());
+    peer.send(syn_from(40000));
+    const Heard synack = peer.expect_one();
+    peer.send(ack_from(40000, synack.hdr.seq + 1));
+    const auto id = e.accept(port);
+    REQUIRE(id.has_value());
+    // We send data and close first; the peer acknowledges and closes: TIME-WAIT here.
+    const std::vector<std::uint8_t> chunk(1000, 'c');
+    wire::MbufPtr m = mbuf_from(chunk);
+    REQUIRE(e.send(*id, m).ok());
+    e.close(*id);
+    const Seq32 snd_nxt = synack.hdr.seq + 1 + 1000 + 1;
+    (void)peer.heard();
+    peer.send({.src_port = 40000, .dst_port = port, .seq = peer_isn + 1, .ack = snd_nxt,
+               .flags = flag::fin | flag::ack, .window = 65535});
+    (void)peer.heard();
+    REQUIRE(e.time_wait_records() == 1);
+    // At once, in the same microsecond of the ISN clock: a new SYN.
+    wire::TcpRepr again = syn_from(40000);
+    again.seq = peer_isn + 100'000;
+    peer.send(again);
+    const Heard second = peer.expect_one();
+    REQUIRE(second.hdr.flags == (flag::syn | flag::ack));
+    REQUIRE(after(second.hdr.seq, snd_nxt + 65535));
+}
+
+TEST_CASE("a connection closed by one segment of a burst is no connection for the rest of it (RFC 9293"
+          " 3.10.7.1): one closed event, no processing by a closed TCB",
+          "[engine]") {
+    Engine e(RawPeer::config(), pool(), start());
+    RawPeer peer(e, start());
+    const auto id = e.connect(RawPeer::peer_ip, 9000, peer.now, 41000);
+    REQUIRE(id.ok());
+    const Heard syn = peer.expect_one();
+    peer.send({.src_port = 9000, .dst_port = 41000, .seq = Seq32(500), .ack = syn.hdr.seq + 1,
+               .flags = flag::syn | flag::ack, .window = 65535});
+    (void)peer.heard();
+    std::vector<engine::Event> ev(16);
+    ev.resize(e.events(ev.data(), ev.size()));
+    // A RST at RCV.NXT, then another and an ACK, in one burst.
+    const wire::TcpRepr rst{.src_port = 9000, .dst_port = 41000, .seq = Seq32(501), .flags = flag::rst};
+    const wire::TcpRepr ack{.src_port = 9000, .dst_port = 41000, .seq = Seq32(501), .ack = syn.hdr.seq + 1,
+                            .flags = flag::ack, .window = 65535};
+    peer.send_burst({rst, rst, ack});
+    ev.assign(16, {});
+    ev.resize(e.events(ev.data(), ev.size()));
+    REQUIRE(ev.size() == 1);
+    REQUIRE(ev[0].kind == tcp::ConnEvent::closed);
+    REQUIRE(ev[0].reason == tcp::CloseReason::reset);
+    REQUIRE(e.connections() == 0);
+}

@@ -49,6 +49,21 @@ public:
 
     /// The segment arrives at the engine from src (the peer's address unless given).
     void send(wire::TcpRepr seg, std::string_view payload = {}, wire::Ipv4Addr src = peer_ip) {
+        rte_mbuf* frame = frame_of(seg, payload, src);
+        engine_.input(&frame, 1, now);
+    }
+
+    /// The segments arrive together, in one receive burst.
+    void send_burst(const std::vector<wire::TcpRepr>& segs) {
+        std::vector<rte_mbuf*> frames;
+        for (const wire::TcpRepr& seg : segs) {
+            frames.push_back(frame_of(seg, {}, peer_ip));
+        }
+        engine_.input(frames.data(), static_cast<std::uint16_t>(frames.size()), now);
+    }
+
+    /// A frame as a NIC delivers it: one fresh mbuf, no offload flags.
+    static rte_mbuf* frame_of(wire::TcpRepr seg, std::string_view payload, wire::Ipv4Addr src) {
         wire::MbufPtr m = mbuf_from(std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
         REQUIRE(wire::prepend_tcp(m.get(), seg));
         wire::Ipv4Repr ip;
@@ -58,9 +73,7 @@ public:
         REQUIRE(wire::prepend_ipv4(m.get(), ip));
         REQUIRE(wire::prepend_ethernet(m.get(), wire::EthernetRepr{engine_mac, peer_mac, wire::ethertype::ipv4}));
         wire::finalize_checksums(m.get(), {});
-        // As a NIC delivers it: one fresh mbuf, no offload flags.
-        rte_mbuf* frame = mbuf_from(bytes_of(m.get())).release();
-        engine_.input(&frame, 1, now);
+        return mbuf_from(bytes_of(m.get())).release();
     }
 
     /// Everything the engine transmitted since the last call, TCP parsed.

@@ -299,6 +299,33 @@ TEST_CASE("ESTABLISHED: SACK blocks describe held out-of-order data (RFC 2018 4)
     REQUIRE(dup.hdr.options.sack[0] == wire::SackBlock{remote_iss + 11, remote_iss + 16});
 }
 
+TEST_CASE("ESTABLISHED: data segments carrying SACK blocks give up payload for them, so that no segment"
+          " exceeds the MSS (RFC 9293 3.7.1: Eff.snd.MSS less the TCP header size)",
+          "[tcp][rfc9293][rfc2018]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.sack = true;
+    c.timestamps = true;
+    TcpFixture t(c);
+    wire::TcpOptions peer;
+    peer.sack_permitted = true;
+    peer.timestamps = wire::Timestamps{1, 0};
+    t.make_syn_received(peer); // the peer's MSS: 1460
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240});
+    t.take_events();
+    wire::TcpRepr ooo{.seq = remote_iss + 101, .ack = local_iss + 1, .flags = flag::ack, .window = 64240};
+    ooo.options.timestamps = wire::Timestamps{2, 0};
+    t.send(ooo, "held");
+    (void)t.expect_tx();
+    t.tcb.nagle = false;
+    t.app_send(std::string(3000, 'd'));
+    for (int i = 0; i < 2; ++i) {
+        const Sent s = t.expect_tx();
+        REQUIRE(s.hdr.options.sack_count == 1);
+        REQUIRE(s.header_len - 20 + s.payload.size() <= 1460); // options and data within the MSS
+        REQUIRE(s.payload.size() == 1460 - 12 - 12);           // timestamps, one SACK block
+    }
+}
+
 TEST_CASE("ESTABLISHED: a segment outside the window -> ACK, dropped (RFC 9293 3.10.7.4 first)",
           "[tcp][rfc9293]") {
     TcpFixture t;
@@ -625,6 +652,51 @@ TEST_CASE("ESTABLISHED: zero window -> persist probes until it opens (RFC 9293 3
     REQUIRE(probe.payload.empty());
     t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 1000});
     REQUIRE(t.expect_tx().payload == "blocked");
+}
+
+TEST_CASE("ESTABLISHED: a peer that answers zero-window probes is probed for ever; one that falls silent"
+          " is given up on after data_retries probes (RFC 9293 3.8.6.1, MUST-26)",
+          "[tcp][rfc9293]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.data_retries = 4;
+    TcpFixture t(c);
+    t.make_syn_received();
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 0});
+    t.app_send("blocked");
+    t.take_events();
+    for (int i = 0; i < 20; ++i) { // answered: never gives up
+        t.advance(t.tcb.rtt.rto());
+        REQUIRE(t.expect_tx().hdr.seq == local_iss);
+        t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 0});
+    }
+    for (int i = 0; i < 4; ++i) { // silent
+        t.advance(t.tcb.rtt.rto());
+        REQUIRE(t.expect_tx().hdr.seq == local_iss);
+    }
+    REQUIRE(t.tcb.state == TcpState::established);
+    t.advance(t.tcb.rtt.rto());
+    t.expect_no_tx();
+    REQUIRE(t.tcb.state == TcpState::closed);
+    REQUIRE(t.tcb.close_reason == tcp::CloseReason::timed_out);
+}
+
+TEST_CASE("ESTABLISHED: a FIN that finds no mbuf is sent when the retransmission timer fires, even with"
+          " nothing in flight",
+          "[tcp][buffers]") {
+    TcpFixture t;
+    t.make_established();
+    std::vector<wire::MbufPtr> hoard;
+    while (rte_mbuf* m = rte_pktmbuf_alloc(pool())) {
+        hoard.emplace_back(m);
+    }
+    auto e = t.env();
+    tcp::close(t.tcb, e);
+    REQUIRE(t.tcb.state == TcpState::fin_wait_1);
+    t.expect_no_tx();
+    REQUIRE(t.wheel.armed(t.tcb.rtx_timer));
+    hoard.clear();
+    t.advance(t.tcb.rtt.rto());
+    REQUIRE(t.expect_tx().hdr.flags == (flag::fin | flag::ack));
 }
 
 TEST_CASE("ESTABLISHED: a window smaller than SWS avoidance waits for is used when the persist timer"
