@@ -24,6 +24,20 @@ Endpoint* App::connect(bool on_a, std::uint16_t port, const Policy& policy, std:
     return &add(on_a, *id, policy);
 }
 
+Endpoint* App::connect_to(bool on_a, wire::Ipv4Addr dst, std::uint16_t port, const Policy& policy) {
+    auto id = engine_of(on_a).connect(dst, port, w_.now);
+    if (!id.ok()) {
+        return nullptr;
+    }
+    return &add(on_a, *id, policy);
+}
+
+void App::abort(Endpoint& ep) {
+    ep.aborted = true;
+    trace(ep, "abort");
+    engine_of(ep.on_a).abort(ep.id);
+}
+
 std::uint64_t App::stream_key(std::uint16_t from_port, std::uint16_t to_port) const noexcept {
     return mix64(seed_ ^ (std::uint64_t{from_port} << 16 | to_port) ^ 0x57a3e0000000000ULL);
 }
@@ -45,7 +59,7 @@ Endpoint& App::add(bool on_a, engine::ConnId id, const Policy& p) {
     }
     ep.next_read = w_.now;
     e.set_nagle(id, p.nagle);
-    by_id_[{on_a, id.index}] = &ep;
+    by_id_[{on_a, id.index, id.generation}] = &ep;
     trace(ep, "opened");
     return ep;
 }
@@ -58,8 +72,8 @@ void App::trace(const Endpoint& ep, const std::string& what) const {
 }
 
 void App::handle(const engine::Event& ev, bool on_a) {
-    auto it = by_id_.find({on_a, ev.conn.index});
-    if (it == by_id_.end() || it->second->id != ev.conn) {
+    auto it = by_id_.find({on_a, ev.conn.index, ev.conn.generation});
+    if (it == by_id_.end()) {
         return; // a connection the application never accepted
     }
     Endpoint& ep = *it->second;
@@ -121,7 +135,7 @@ bool App::step(Endpoint& ep) {
         if (all_sent && ep.peer_closed && e.readable(ep.id) == 0) {
             e.close(ep.id);
             ep.closed = true; // no more events: as far as the application goes, done
-            by_id_.erase({ep.on_a, ep.id.index});
+            by_id_.erase({ep.on_a, ep.id.index, ep.id.generation});
             trace(ep, "close");
             acted = true;
         }
@@ -147,6 +161,9 @@ bool App::read(Endpoint& ep, engine::Engine& e) {
     if (readable == 0) {
         return false;
     }
+    if (w_.now < ep.policy.hold_until) {
+        return false;
+    }
     std::uint32_t budget = readable;
     if (ep.policy.read_chunk != UINT32_MAX) {
         if (w_.now < ep.next_read) {
@@ -159,9 +176,17 @@ bool App::read(Endpoint& ep, engine::Engine& e) {
     wire::Bytes spans[16];
     const std::size_t n = e.peek(ep.id, spans, 16);
     std::uint32_t taken = 0;
+    std::uint8_t expected[256];
     for (std::size_t i = 0; i < n && taken < budget; ++i) {
-        for (std::size_t j = 0; j < spans[i].size() && taken < budget; ++j, ++taken) {
-            ep.received.add(spans[i][j], stream_byte(ep.in_key, ep.received.bytes));
+        for (std::size_t j = 0; j < spans[i].size() && taken < budget;) {
+            const std::size_t k =
+                std::min<std::size_t>({sizeof expected, spans[i].size() - j, budget - taken});
+            fill_stream(ep.in_key, ep.received.bytes, expected, k);
+            for (std::size_t b = 0; b < k; ++b) {
+                ep.received.add(spans[i][j + b], expected[b]);
+            }
+            j += k;
+            taken += static_cast<std::uint32_t>(k);
         }
     }
     e.consume(ep.id, taken);
@@ -169,9 +194,7 @@ bool App::read(Endpoint& ep, engine::Engine& e) {
         last_read_ = w_.now;
     }
     if (ep.received.bytes >= ep.policy.abort_after) {
-        ep.aborted = true;
-        trace(ep, "abort");
-        e.abort(ep.id);
+        abort(ep);
     }
     return taken != 0;
 }
@@ -195,9 +218,7 @@ bool App::write(Endpoint& ep, engine::Engine& e) {
         const auto len = static_cast<std::uint16_t>(
             std::min<std::uint64_t>({target - ep.sent.bytes, room, rte_pktmbuf_tailroom(m.get())}));
         auto* bytes = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m.get(), len));
-        for (std::uint16_t i = 0; i < len; ++i) {
-            bytes[i] = stream_byte(ep.out_key, ep.sent.bytes + i);
-        }
+        fill_stream(ep.out_key, ep.sent.bytes, bytes, len);
         if (!e.send(ep.id, m).ok()) {
             break; // m is still ours and is freed here
         }
@@ -211,13 +232,19 @@ bool App::write(Endpoint& ep, engine::Engine& e) {
 
 std::optional<time::Instant> App::wakeup() const {
     std::optional<time::Instant> next;
-    for (const Endpoint& ep : endpoints_) {
-        if (!ep.closed && !ep.aborted && ep.policy.read_chunk != UINT32_MAX && ep.next_read > w_.now &&
-            w_.a.connections() + w_.b.connections() != 0) {
-            if (!next || ep.next_read < *next) {
-                next = ep.next_read;
-            }
+    const auto consider = [&](time::Instant t) {
+        if (t > w_.now && (!next || t < *next)) {
+            next = t;
         }
+    };
+    for (const Endpoint& ep : endpoints_) {
+        if (ep.closed || ep.aborted || w_.a.connections() + w_.b.connections() == 0) {
+            continue;
+        }
+        if (ep.policy.read_chunk != UINT32_MAX) {
+            consider(ep.next_read);
+        }
+        consider(ep.policy.hold_until);
     }
     return next;
 }
@@ -243,6 +270,9 @@ void App::check(std::vector<std::string>& failures) const {
             return p.on_a != ep.on_a && p.local_port == ep.remote_port && p.remote_port == ep.local_port;
         });
         const bool normal = ep.reason == tcp::CloseReason::normal;
+        if (ep.policy.raw_peer) {
+            continue; // the scenario checks what a hand-spoken peer sent and got
+        }
         if (peer == endpoints_.end()) {
             if (normal) {
                 failures.push_back(fmt::format("{}: closed normally, but the peer never accepted it", name));

@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace synack::sim {
@@ -16,6 +17,18 @@ namespace synack::sim {
 /// The byte at `offset` of the stream named `key`.
 inline std::uint8_t stream_byte(std::uint64_t key, std::uint64_t offset) noexcept {
     return static_cast<std::uint8_t>(mix64(key + (offset >> 3)) >> ((offset & 7) * 8));
+}
+
+/// Bytes [offset, offset + n) of the stream `key` into out, as stream_byte
+/// gives them, one mix per eight bytes.
+inline void fill_stream(std::uint64_t key, std::uint64_t offset, std::uint8_t* out,
+                        std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n;) {
+        const std::uint64_t word = mix64(key + ((offset + i) >> 3));
+        for (auto b = static_cast<unsigned>((offset + i) & 7); b < 8 && i < n; ++b, ++i) {
+            out[i] = static_cast<std::uint8_t>(word >> (b * 8));
+        }
+    }
 }
 
 /// A running FNV-1a hash and length of a byte stream, with the first byte
@@ -54,8 +67,12 @@ struct Policy {
     std::uint64_t abort_after = UINT64_MAX; // abort once this many bytes arrived
     std::uint32_t read_chunk = UINT32_MAX;  // a slow reader reads this much ...
     time::Duration read_every;               // ... this often
+    time::Instant hold_until;                // and reads nothing before this
     bool nagle = true;
     unsigned expect_reasons = reason_bit(tcp::CloseReason::normal);
+    /// The peer is no engine's application (a peer spoken by hand): the
+    /// scenario checks the streams.
+    bool raw_peer = false;
 };
 
 /// One end of one connection.
@@ -89,6 +106,10 @@ public:
     void listen(bool on_a, std::uint16_t port, std::function<Policy(std::uint16_t)> policy);
     /// Opens a connection from A or B to the other engine.
     Endpoint* connect(bool on_a, std::uint16_t port, const Policy& policy, std::uint16_t local_port = 0);
+    /// Opens a connection from A or B to any address (a host the adversary plays).
+    Endpoint* connect_to(bool on_a, wire::Ipv4Addr dst, std::uint16_t port, const Policy& policy);
+    /// The application aborts the connection (RST, RFC 9293 section 3.10.5).
+    void abort(Endpoint& ep);
 
     /// Accepts, handles events, reads and writes. Returns whether anything changed.
     bool step();
@@ -103,6 +124,8 @@ public:
     /// When an application last read a byte.
     time::Instant last_read() const noexcept { return last_read_; }
     engine::Engine& engine_of(bool on_a) { return on_a ? w_.a : w_.b; }
+    /// The key of the stream sent from from_port to to_port (stream_byte).
+    std::uint64_t stream_key(std::uint16_t from_port, std::uint16_t to_port) const noexcept;
 
 private:
     struct Listener {
@@ -115,7 +138,6 @@ private:
     bool step(Endpoint& ep);
     bool read(Endpoint& ep, engine::Engine& e);
     bool write(Endpoint& ep, engine::Engine& e);
-    std::uint64_t stream_key(std::uint16_t from_port, std::uint16_t to_port) const noexcept;
     void trace(const Endpoint& ep, const std::string& what) const;
 
     World& w_;
@@ -124,7 +146,10 @@ private:
     time::Instant last_read_;
     std::vector<Listener> listeners_;
     std::deque<Endpoint> endpoints_;
-    std::map<std::pair<bool, std::uint32_t>, Endpoint*> by_id_; // (on A, slot index) of open ones
+    // (on A, slot index, generation) of the open ones. The generation is part
+    // of the key: a slot freed while its closed event is still queued may be
+    // taken by the next connect() before the application reads that event.
+    std::map<std::tuple<bool, std::uint32_t, std::uint32_t>, Endpoint*> by_id_;
 };
 
 } // namespace synack::sim

@@ -1,5 +1,7 @@
 #include "sim/scenarios.hpp"
 
+#include "sim/hostile/hostile.hpp"
+
 #include <synack/wire/ethernet.hpp>
 #include <synack/wire/ipv4.hpp>
 #include <synack/wire/tcp.hpp>
@@ -10,17 +12,9 @@
 
 namespace synack::sim {
 
-namespace {
-
-using time::Duration;
-using time::Instant;
-using Shutdown = Policy::Shutdown;
-
-constexpr std::uint16_t server_port = 80;
-constexpr std::uint64_t kib = 1024;
-
 /// A link with a random mix of impairments at the given loss rate.
 LinkProfile random_profile(Rng& r, double loss) {
+    using time::Duration;
     LinkProfile p;
     p.loss = loss;
     p.delay = Duration::from_us(static_cast<std::int64_t>(r.between(10, 20'000)));
@@ -30,17 +24,28 @@ LinkProfile random_profile(Rng& r, double loss) {
     p.duplicate = r.pick({0.0, 0.0, 0.01, 0.05});
     p.reorder = r.pick({0.0, 0.0, 0.02, 0.1});
     p.corrupt = r.pick({0.0, 0.0, 0.01, 0.02});
+    const auto delay_us = static_cast<std::uint64_t>(p.delay.us());
     if (r.chance(0.3)) {
-        p.jitter = Duration::from_us(static_cast<std::int64_t>(r.between(0, static_cast<std::uint64_t>(p.delay.us()))));
+        p.jitter = Duration::from_us(static_cast<std::int64_t>(r.between(0, delay_us)));
     }
-    p.reorder_delay = Duration::from_us(static_cast<std::int64_t>(r.between(100, 2 * static_cast<std::uint64_t>(p.delay.us()) + 1000)));
-    p.rate_bps = r.pick({std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{10'000'000}, std::uint64_t{100'000'000},
-                         std::uint64_t{1'000'000'000}});
+    p.reorder_delay =
+        Duration::from_us(static_cast<std::int64_t>(r.between(100, 2 * delay_us + 1000)));
+    p.rate_bps = r.pick({std::uint64_t{0}, std::uint64_t{0}, std::uint64_t{10'000'000},
+                         std::uint64_t{100'000'000}, std::uint64_t{1'000'000'000}});
     if (p.rate_bps != 0) {
-        p.queue_bytes = static_cast<std::uint32_t>(r.between(16 * kib, 256 * kib));
+        p.queue_bytes = static_cast<std::uint32_t>(r.between(16 * 1024, 256 * 1024));
     }
     return p;
 }
+
+namespace {
+
+using time::Duration;
+using time::Instant;
+using Shutdown = Policy::Shutdown;
+
+constexpr std::uint16_t server_port = 80;
+constexpr std::uint64_t kib = 1024;
 
 /// Each end's options vary too: the handshake negotiates what both offer.
 void vary(Rng& r, engine::EngineConfig& c) {
@@ -366,6 +371,21 @@ constexpr ScenarioInfo all_scenarios[] = {
     {"peer_abort", "one end aborts mid-transfer (RST), the other is reset", make<PeerAbort>},
     {"zero_window", "a slow reader behind a small window: persist probes, SWS avoidance", make<ZeroWindow>},
     {"black_hole", "the link loses everything for a while, or for good: RTO backoff, give-up", make<BlackHole>},
+    // Hostile and broken peers, against the engine's default settings (sim/hostile/).
+    {"syn_flood", "spoofed SYNs flood A's listener: transfers finish, new clients get in",
+     hostile::make_syn_flood},
+    {"blind_injection", "a third party forges RSTs, SYNs and data into live connections (RFC 5961)",
+     hostile::make_blind_injection},
+    {"ack_unsent", "a peer acknowledges data never sent or long acknowledged: ignored, limited",
+     hostile::make_ack_unsent},
+    {"tiny_segments", "1-byte segments, in and out of order, to a reader that waits: mbufs bounded",
+     hostile::make_tiny_segments},
+    {"zero_window_forever", "a peer keeps its window shut for good: persist backoff, abort",
+     hostile::make_zero_window_forever},
+    {"silent_peer", "hosts that never answer: connect and established give-up times",
+     hostile::make_silent_peer},
+    {"churn_at_max", "connections churn at the server's limit: refusals counted, slots come back",
+     hostile::make_churn_at_max},
 };
 
 std::string states(engine::Engine& e) {
@@ -445,7 +465,7 @@ RunResult run(Setup setup, Scenario& scenario, std::uint64_t seed, const RunOpti
     auto& failures = result.failures;
     const unsigned mbufs_before = rte_mempool_in_use_count(pool);
     {
-        World w(setup.a, setup.b, setup.a_to_b, setup.b_to_a, seed, pool);
+        World w(setup.a, setup.b, setup.a_to_b, setup.b_to_a, seed, pool, setup.station);
         std::unique_ptr<PcapWriter> pcap;
         if (!options.pcap.empty()) {
             pcap = std::make_unique<PcapWriter>(options.pcap);
@@ -472,7 +492,7 @@ RunResult run(Setup setup, Scenario& scenario, std::uint64_t seed, const RunOpti
             if (moved || acted) {
                 continue;
             }
-            if (app.all_closed() && w.quiet()) {
+            if (app.all_closed() && w.quiet() && scenario.finished()) {
                 break;
             }
             std::optional<Instant> wake = app.wakeup();
@@ -488,8 +508,9 @@ RunResult run(Setup setup, Scenario& scenario, std::uint64_t seed, const RunOpti
                 break;
             }
         }
-        app.check(failures);
+        // The scenario's own diagnosis first: it names the cause.
         scenario.check(app, w, failures);
+        app.check(failures);
         result.virtual_time = w.now - start;
         result.last_read_time = std::max(app.last_read(), start) - start;
         result.links = w.a_to_b.counters();

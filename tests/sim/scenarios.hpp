@@ -17,6 +17,8 @@ struct Setup {
     engine::EngineConfig b;
     LinkProfile a_to_b;
     LinkProfile b_to_a;
+    /// Each of the station's wires, when a scenario puts one on the link.
+    LinkProfile station;
     /// Virtual time allowed for the whole run, TIME-WAIT included.
     time::Duration deadline = time::Duration::from_s(6 * 3600);
 };
@@ -31,6 +33,9 @@ public:
     virtual std::optional<time::Instant> wakeup() const { return std::nullopt; }
     /// Every frame an engine transmits, in order.
     virtual void observe(time::Instant, bool /*from_a*/, const rte_mbuf*) {}
+    /// Whether the scenario has nothing left to do (the run ends once it has
+    /// and everything is closed and quiet).
+    virtual bool finished() const { return true; }
     /// Checks of the scenario's own, after the run.
     virtual void check(App&, World&, std::vector<std::string>&) const {}
 };
@@ -42,6 +47,9 @@ struct ScenarioInfo {
 };
 
 std::span<const ScenarioInfo> scenarios();
+
+/// A link with a random mix of impairments at the given loss rate.
+LinkProfile random_profile(Rng& r, double loss);
 
 /// The engine configuration both ends start from (before the seed varies it).
 engine::EngineConfig base_config(bool a, std::uint64_t secret);

@@ -206,14 +206,17 @@ void PcapWriter::write(time::Instant at, const rte_mbuf* frame) {
 }
 
 World::World(const engine::EngineConfig& ca, const engine::EngineConfig& cb, const LinkProfile& a_to_b_profile,
-             const LinkProfile& b_to_a_profile, std::uint64_t seed, rte_mempool* mbufs)
+             const LinkProfile& b_to_a_profile, std::uint64_t seed, rte_mempool* mbufs,
+             const LinkProfile& station)
     : pool(mbufs), ip_a(ca.ipv4), ip_b(cb.ipv4), now(time::Instant::from_us(1'000'000)), a(ca, mbufs, now),
       b(cb, mbufs, now), a_to_b(a_to_b_profile, mix64(seed ^ 0xab), mbufs),
-      b_to_a(b_to_a_profile, mix64(seed ^ 0xba), mbufs) {}
+      b_to_a(b_to_a_profile, mix64(seed ^ 0xba), mbufs), a_to_x(station, mix64(seed ^ 0xa5), mbufs),
+      b_to_x(station, mix64(seed ^ 0xb5), mbufs), x_to_a(station, mix64(seed ^ 0x5a), mbufs),
+      x_to_b(station, mix64(seed ^ 0x5b), mbufs), mac_a_(ca.mac), mac_b_(cb.mac) {}
 
 World::~World() = default;
 
-bool World::transmit(engine::Engine& from, Link& link, bool from_a) {
+bool World::transmit(engine::Engine& from, bool from_a) {
     rte_mbuf* burst[32];
     bool moved = false;
     while (const std::uint16_t n = from.drain(burst, 32)) {
@@ -225,10 +228,40 @@ bool World::transmit(engine::Engine& from, Link& link, bool from_a) {
             if (observer_) {
                 observer_(now, from_a, burst[i]);
             }
-            link.send(burst[i], now);
+            forward(burst[i], from_a);
         }
     }
     return moved;
+}
+
+void World::forward(rte_mbuf* frame, bool from_a) {
+    // The switch: by the destination MAC, the first six bytes of the frame.
+    wire::MacAddr dst;
+    std::memcpy(dst.bytes.data(), rte_pktmbuf_mtod(frame, const std::uint8_t*), dst.bytes.size());
+    Link& peer = from_a ? a_to_b : b_to_a;
+    Link& to_station = from_a ? a_to_x : b_to_x;
+    if (dst.is_multicast()) {
+        if (station_ != nullptr) {
+            if (rte_mbuf* c = copy_frame(frame, pool)) {
+                to_station.send(c, now);
+            }
+        }
+        peer.send(frame, now);
+    } else if (dst == (from_a ? mac_b_ : mac_a_)) {
+        peer.send(frame, now);
+    } else if (station_ != nullptr && station_->owns(dst)) {
+        to_station.send(frame, now);
+    } else {
+        ++unknown_destination;
+        rte_pktmbuf_free(frame);
+    }
+}
+
+void World::inject(bool to_a, rte_mbuf* frame) {
+    if (pcap_ != nullptr) {
+        pcap_->write(now, frame);
+    }
+    (to_a ? x_to_a : x_to_b).send(frame, now);
 }
 
 bool World::receive(Link& link, engine::Engine& to) {
@@ -241,17 +274,38 @@ bool World::receive(Link& link, engine::Engine& to) {
     return moved;
 }
 
+bool World::receive_station(Link& link, bool from_a) {
+    rte_mbuf* burst[32];
+    bool moved = false;
+    while (const std::uint16_t n = link.deliver(now, burst, 32)) {
+        moved = true;
+        for (std::uint16_t i = 0; i < n; ++i) {
+            if (station_ != nullptr) {
+                station_->receive(*this, from_a, burst[i]);
+            }
+            rte_pktmbuf_free(burst[i]);
+        }
+    }
+    return moved;
+}
+
 bool World::pump() {
-    bool moved = transmit(a, a_to_b, true);
-    moved |= transmit(b, b_to_a, false);
+    bool moved = transmit(a, true);
+    moved |= transmit(b, false);
     moved |= receive(a_to_b, b);
     moved |= receive(b_to_a, a);
+    moved |= receive(x_to_a, a);
+    moved |= receive(x_to_b, b);
+    moved |= receive_station(a_to_x, true);
+    moved |= receive_station(b_to_x, false);
     return moved;
 }
 
 bool World::advance(std::optional<time::Instant> also, time::Instant limit) {
     std::optional<time::Instant> next = also;
-    for (auto t : {a.next_wakeup(), b.next_wakeup(), a_to_b.next_arrival(), b_to_a.next_arrival()}) {
+    for (auto t : {a.next_wakeup(), b.next_wakeup(), a_to_b.next_arrival(), b_to_a.next_arrival(),
+                   a_to_x.next_arrival(), b_to_x.next_arrival(), x_to_a.next_arrival(),
+                   x_to_b.next_arrival()}) {
         if (t && (!next || *t < *next)) {
             next = t;
         }
@@ -265,9 +319,14 @@ bool World::advance(std::optional<time::Instant> also, time::Instant limit) {
     return true;
 }
 
+std::size_t World::in_flight() const noexcept {
+    return a_to_b.in_flight() + b_to_a.in_flight() + a_to_x.in_flight() + b_to_x.in_flight() +
+           x_to_a.in_flight() + x_to_b.in_flight();
+}
+
 bool World::quiet() const noexcept {
     return a.connections() == 0 && b.connections() == 0 && a.timers() == 0 && b.timers() == 0 &&
-           a_to_b.in_flight() == 0 && b_to_a.in_flight() == 0 && a.tx_pending() == 0 && b.tx_pending() == 0;
+           in_flight() == 0 && a.tx_pending() == 0 && b.tx_pending() == 0;
 }
 
 } // namespace synack::sim

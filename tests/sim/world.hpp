@@ -1,8 +1,10 @@
 #pragma once
 // The deterministic simulation's world: engines joined by simulated links on
-// a virtual clock. Everything that varies comes from one seed, so a run
-// replays exactly: the links' fates (loss, duplication, reordering, delay,
-// corruption), the engines' secrets, and the scenario's choices.
+// a virtual clock, and optionally a third party on the same wire (a station:
+// an attacker, a host spoken by hand). Everything that varies comes from one
+// seed, so a run replays exactly: the links' fates (loss, duplication,
+// reordering, delay, corruption), the engines' secrets, and the scenario's
+// choices.
 
 #include <synack/engine/engine.hpp>
 #include <synack/time/clock.hpp>
@@ -122,14 +124,35 @@ private:
     std::FILE* file_;
 };
 
-/// Two engines, A and B, and a link each way.
+class World;
+
+/// A third party on the wire: an attacker, a host whose TCP never answers, a
+/// router. It owns MAC addresses of its own; the switch hands it every frame
+/// sent to one of them and every broadcast, after its own link's fate, and it
+/// sends with World::inject. (It may also sniff every frame through the
+/// observer: an attacker on a shared segment sees everything.)
+class Station {
+public:
+    virtual ~Station() = default;
+    /// Whether frames to mac are for the station.
+    virtual bool owns(const wire::MacAddr& mac) const noexcept = 0;
+    /// A frame from A (from_a) or B arrived; borrowed for the call.
+    virtual void receive(World& w, bool from_a, const rte_mbuf* frame) = 0;
+};
+
+/// Two engines, A and B, and a link each way; optionally a station beside
+/// them, with a link of its own to and from each engine. The links meet in a
+/// switch: a frame goes to the engine or station that owns its destination
+/// MAC, a broadcast to every other party, a frame to an unknown MAC nowhere.
 class World {
 public:
     /// Called for each frame an engine transmits (before the link's fate).
     using Observer = std::function<void(time::Instant, bool from_a, const rte_mbuf*)>;
 
+    /// `station` is the profile of each of the station's four links.
     World(const engine::EngineConfig& a, const engine::EngineConfig& b, const LinkProfile& a_to_b,
-          const LinkProfile& b_to_a, std::uint64_t seed, rte_mempool* pool);
+          const LinkProfile& b_to_a, std::uint64_t seed, rte_mempool* pool,
+          const LinkProfile& station = LinkProfile{});
     ~World();
     World(const World&) = delete;
     World& operator=(const World&) = delete;
@@ -142,6 +165,13 @@ public:
     engine::Engine b;
     Link a_to_b;
     Link b_to_a;
+    // The station's wires (unused while none is attached).
+    Link a_to_x;
+    Link b_to_x;
+    Link x_to_a;
+    Link x_to_b;
+    /// Frames the switch dropped: sent to a MAC nobody owns.
+    std::uint64_t unknown_destination = 0;
 
     /// Moves frames from the engines into the links, and those due now out
     /// of the links into the engines. Returns whether anything moved.
@@ -155,13 +185,24 @@ public:
 
     void set_pcap(PcapWriter* pcap) noexcept { pcap_ = pcap; }
     void set_observer(Observer o) { observer_ = std::move(o); }
+    /// Puts a station on the wire (nullptr takes it off); it must outlive the world.
+    void attach(Station* s) noexcept { station_ = s; }
+    /// Sends a frame from the station to A (to_a) or B now; takes ownership.
+    void inject(bool to_a, rte_mbuf* frame);
+    /// Frames on any wire.
+    std::size_t in_flight() const noexcept;
 
 private:
-    bool transmit(engine::Engine& from, Link& link, bool from_a);
+    bool transmit(engine::Engine& from, bool from_a);
+    void forward(rte_mbuf* frame, bool from_a);
     bool receive(Link& link, engine::Engine& to);
+    bool receive_station(Link& link, bool from_a);
 
+    const wire::MacAddr mac_a_;
+    const wire::MacAddr mac_b_;
     PcapWriter* pcap_ = nullptr;
     Observer observer_;
+    Station* station_ = nullptr;
 };
 
 } // namespace synack::sim

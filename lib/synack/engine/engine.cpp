@@ -328,8 +328,15 @@ bool Engine::open_from_cookie(Listener& l, const tcp::FourTuple& tuple, tcp::Inc
     }
     const std::optional<tcp::HalfOpen> h = cookies_.open(tuple, in.seg, ts_offset(tuple), config_.tcp, now);
     if (!h) {
+        // Dropped without the RST that RFC 9293 section 3.10.7.2 gives an
+        // ACK in LISTEN. The later segments of a cookie's connection (data,
+        // a FIN, the ACKs after it) may overtake the ACK that opens it;
+        // checked against the wrong sequence number they fail, and a RST
+        // would reset a peer whose handshake is fine. They come again once
+        // the connection exists. Outside the cookies' lifetime, ACKs to the
+        // listener are reset as usual.
         ++counters_.syn_cookies_rejected;
-        return false;
+        return true;
     }
     ++counters_.tcp.segments_in;
     if (open_connection(l, *h, in, now)) {

@@ -335,7 +335,9 @@ private:
     void answer_syn(Listener& l, const tcp::FourTuple& tuple, const wire::TcpSegment& syn,
                     time::Instant now, std::optional<wire::Seq32> reopens) noexcept;
     /// LISTEN receiving an ACK that may complete a handshake answered with a
-    /// cookie. Returns false when it carries no valid cookie.
+    /// cookie: the connection opens, or, when the cookie does not check, the
+    /// segment is dropped. Returns false when the listener sent no cookie
+    /// lately, and the ACK is for no connection.
     bool open_from_cookie(Listener& l, const tcp::FourTuple& tuple, tcp::Incoming& in,
                           time::Instant now) noexcept;
     /// A segment for a record in SYN-RECEIVED.

@@ -303,7 +303,12 @@ bool process_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
     // SEG.ACK =< SND.NXT (SND.MAX here: after a timeout SND.NXT rewinds).
     const Seq32 oldest = t.snd.una - std::max<std::uint32_t>(t.snd.max_wnd, 1);
     if (after(ack, t.snd.max) || before(ack, oldest)) {
-        send_ack(t, env);
+        // "discarded and an ACK sent back", throttled as every answer to
+        // an unacceptable segment is (section 7): a peer forging such ACKs
+        // must not get one back for each.
+        if (invalid_ack_allowed(t.last_invalid_ack, env)) {
+            send_ack(t, env);
+        }
         env.counters.drops.add(DropReason::bad_ack);
         return false;
     }

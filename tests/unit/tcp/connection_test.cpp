@@ -416,6 +416,15 @@ TEST_CASE("ESTABLISHED: ACK of data never sent -> ACK, dropped (RFC 5961 5.2)", 
     const Sent ack = t.expect_tx();
     REQUIRE(ack.hdr.ack == remote_iss + 1); // the data was not accepted
     REQUIRE(t.counters.drops[tcp::DropReason::bad_ack] == 1);
+    // More of them within the interval draw no more ACKs (RFC 5961 section 7).
+    for (int i = 0; i < 10; ++i) {
+        t.send({.seq = remote_iss + 1, .ack = local_iss + 500 + i, .flags = flag::ack, .window = 1000});
+    }
+    t.expect_no_tx();
+    REQUIRE(t.counters.invalid_acks_limited == 10);
+    t.advance(t.config.invalid_ack_interval);
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 600, .flags = flag::ack, .window = 1000});
+    REQUIRE(t.expect_tx().hdr.ack == remote_iss + 1);
 }
 
 TEST_CASE("ESTABLISHED: segment without ACK is dropped (RFC 9293 3.10.7.4 fifth)", "[tcp][rfc9293]") {
