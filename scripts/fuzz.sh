@@ -3,18 +3,21 @@
 # UndefinedBehaviorSanitizer, each for a bounded time.
 #
 # Usage: scripts/fuzz.sh [TARGET] [SECONDS] [-- LIBFUZZER_FLAG...]
-#   TARGET: ethernet, arp, ipv4, ipv6, icmpv4, tcp, stack, or all (default).
+#   TARGET: ethernet, arp, ipv4, ipv6, icmpv4, tcp, stack, engine, or all (default).
 #   SECONDS: per target (default 30), passed as -max_total_time.
 #   LIBFUZZER_FLAG: passed on, e.g. -- -fork=2 -ignore_crashes=1 (go on past
 #     a crash, on two cores), or -- -dict=FILE.
 # Environment: SYNACK_FUZZ_BUILD: the build folder (default build-fuzz).
+#   SYNACK_FUZZ_SKIP: for the engine target, checks of defects already
+#   reported to leave out (tests/fuzz/README.md, "The engine target").
 #
 # Configures the build folder with clang and -Dfuzz=true if it is not already,
 # builds, writes a seed corpus from tests/data/linux (the frames whole and cut
-# at each layer, made by the target's own replay driver), then runs each
-# target on that seed corpus plus its working corpus (kept in the build
-# folder, so a second run starts where the first stopped). Prints one line
-# per target: executions, corpus size, and whether it crashed.
+# at each layer, made by the target's own replay driver; for engine, each
+# frame as a raw frame to an engine) and the tests/fuzz/corpus/<target>/seed-*
+# files, then runs each target on that seed corpus plus its working corpus
+# (kept in the build folder, so a second run starts where the first stopped).
+# Prints one line per target: executions, corpus size, and whether it crashed.
 #
 # A crash (or a failed check, a leak, a timeout) is copied to
 # tests/fuzz/corpus/<target>/, where the unit suite's fuzz-replay-<target>
@@ -25,7 +28,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
-all_targets=(ethernet arp ipv4 ipv6 icmpv4 tcp stack)
+all_targets=(ethernet arp ipv4 ipv6 icmpv4 tcp stack engine)
 positional=()
 extra=()
 while [ $# -gt 0 ]; do
@@ -96,7 +99,14 @@ for t in "${targets[@]}"; do
   saved=tests/fuzz/corpus/$t
   # Saved reproducers are not given to libFuzzer as corpus: one not yet fixed
   # would stop every run at its first input. fuzz-replay-$t runs them instead.
-  # -timeout: no parser needs a second for one input; a slower one is a hang.
+  # Seeds written for the purpose (seed-*, tests/fuzz/make_engine_corpus.py) are.
+  for f in "$saved"/seed-*; do
+    if [ -f "$f" ]; then
+      cp "$f" "$seeds/"
+    fi
+  done
+  # -timeout: no parser needs a second for one input, nor an engine run of a
+  # few thousand steps; a slower one is a hang.
   rc=0
   "$build/tests/fuzz/fuzz-$t" -max_total_time="$seconds" -timeout=5 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "${extra[@]}" "$corpus" "$seeds" >"$log" 2>&1 || rc=$?
@@ -128,12 +138,14 @@ for t in "${targets[@]}"; do
   for a in "${found[@]}"; do
     name=$(basename "$a")
     # What went wrong, in a line that names the place, not the address: a
-    # failed check of ours, else the sanitizer's or libFuzzer's SUMMARY. Each
+    # failed check of ours, or of the library's own assertions (the engine
+    # target runs it all), else the sanitizer's or libFuzzer's SUMMARY. Each
     # reproducer is run again alone for it (-fork=N runs keep the reports in
     # their jobs' logs).
     replay_log="$work/replay-$name.log"
     "$build/tests/fuzz/fuzz-$t" -timeout=5 "$a" >"$replay_log" 2>&1 || true
     summary=$(grep -h -m1 '^fuzz check failed' "$replay_log" ||
+      grep -h -m1 '^synack: assertion failed' "$replay_log" ||
       grep -h -m1 '^SUMMARY' "$replay_log" || true)
     summary=${summary:-"no report when run alone (flaky?); see $log"}
     if [ -n "${reported[$summary]:-}" ]; then

@@ -484,6 +484,19 @@ void segment_arrives(Tcb& t, Incoming in, TcpEnv& env) noexcept {
         }
         fin = false; // the FIN lies beyond the window too
     }
+    // Nothing of the stream lies beyond the peer's FIN (RFC 9293 section
+    // 3.10.7.4, eighth): text past a FIN already held is cut off, or a peer
+    // could add to a stream it has closed.
+    if (const std::optional<Seq32> held_fin = t.ooo.fin(); held_fin && len != 0 && after(seq + len, *held_fin)) {
+        const auto beyond = static_cast<std::uint32_t>((seq + len) - *held_fin);
+        if (beyond >= len) {
+            payload.reset();
+            len = 0;
+        } else {
+            chain_drop_back(payload, beyond);
+            len -= beyond;
+        }
+    }
 
     // Seventh: segment text.
     if (len != 0 && t.app_closed) {
@@ -513,7 +526,7 @@ void segment_arrives(Tcb& t, Incoming in, TcpEnv& env) noexcept {
     // byte before it has arrived, and held until then (SHLD-31), this
     // segment's FIN or one held from before that its text reached.
     if (fin && can_take_fin(t.state) && !before(seq + len, t.rcv.nxt)) {
-        t.ooo.hold_fin(seq + len);
+        t.ooo.hold_fin(seq + len, env.ooo_pool);
         t.ack_now = true; // an out-of-order FIN is ACKed at once too (RFC 5681 section 4.2)
     }
     take_held_fin(t, env);

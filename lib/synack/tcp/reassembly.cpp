@@ -186,6 +186,34 @@ void ReassemblyQueue::erase_and_free(List::iterator seg, ReassemblyPool& pool) n
     list_.erase_and_dispose(seg, [&pool](ReassemblySegment* s) { pool.release(s); });
 }
 
+void ReassemblyQueue::hold_fin(Seq32 fin_seq, ReassemblyPool& pool) noexcept {
+    if (has_fin_) {
+        return;
+    }
+    fin_seq_ = fin_seq;
+    has_fin_ = true;
+    drop_from(fin_seq, pool);
+}
+
+void ReassemblyQueue::drop_from(Seq32 end, ReassemblyPool& pool) noexcept {
+    while (!list_.empty() && after(list_.back().end(), end)) {
+        ReassemblySegment& last = list_.back();
+        if (after_eq(last.seq, end)) {
+            auto it = list_.end();
+            erase_and_free(--it, pool);
+            continue;
+        }
+        const std::uint32_t cut_bytes = distance(end, last.end());
+        chain_drop_back(last.data, cut_bytes);
+        last.len -= cut_bytes;
+        bytes_ -= cut_bytes;
+    }
+    forget_latest_if_gone();
+    if (has_latest_ && after_eq(latest_seq_, end)) {
+        has_latest_ = false;
+    }
+}
+
 void ReassemblyQueue::note_latest(Seq32 held) noexcept {
     latest_seq_ = held;
     has_latest_ = true;

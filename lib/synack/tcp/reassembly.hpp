@@ -178,11 +178,11 @@ public:
     /// Remembers where the peer's FIN lies: it arrived beyond a hole, and
     /// is taken once every byte before it has (RFC 9293 section 3.10.7.4,
     /// SHLD-31 holds it as it holds data; a FIN dropped here would leave the
-    /// peer to resend it a whole RTO later). The latest one seen wins.
-    void hold_fin(wire::Seq32 fin_seq) noexcept {
-        fin_seq_ = fin_seq;
-        has_fin_ = true;
-    }
+    /// peer to resend it a whole RTO later). Nothing of the stream lies
+    /// beyond its FIN: data held past fin_seq is freed, and the caller holds
+    /// no more there. The first FIN held stays; a peer that moves its FIN
+    /// contradicts itself, and the later one is ignored.
+    void hold_fin(wire::Seq32 fin_seq, ReassemblyPool& pool) noexcept;
     /// Forgets a held FIN (taken, or the connection is done with).
     void forget_fin() noexcept { has_fin_ = false; }
     /// The sequence number of a held FIN, if one is held.
@@ -216,6 +216,8 @@ private:
     // Unlinks *seg, takes it out of the counters and returns its node (with
     // its data) to pool.
     void erase_and_free(List::iterator seg, ReassemblyPool& pool) noexcept;
+    // Frees every held byte at or after `end`, trimming a segment across it.
+    void drop_from(wire::Seq32 end, ReassemblyPool& pool) noexcept;
     // Records a byte of the latest segment inserted, now held.
     void note_latest(wire::Seq32 held) noexcept;
     // Drops the record once that byte has been handed over.

@@ -1214,6 +1214,32 @@ TEST_CASE("ESTABLISHED: a FIN beyond a hole is held; the data filling the hole b
     REQUIRE(t.app_read() == "abcdef");
 }
 
+TEST_CASE("ESTABLISHED: nothing beyond a held FIN is delivered, whichever came first (RFC 9293 3.10.7.4,"
+          " eighth)",
+          "[tcp][rfc9293]") {
+    for (const bool beyond_first : {false, true}) {
+        TcpFixture t;
+        t.make_established();
+        const wire::TcpRepr fin_seg{.seq = remote_iss + 4, .ack = local_iss + 1, .flags = flag::fin | flag::ack,
+                                    .window = 64240};
+        const wire::TcpRepr beyond{.seq = remote_iss + 8, .ack = local_iss + 1, .flags = flag::ack, .window = 64240};
+        if (beyond_first) {
+            t.send(beyond, "xyz");
+            t.send(fin_seg, "def");
+        } else {
+            t.send(fin_seg, "def");
+            t.send(beyond, "xyz");
+        }
+        REQUIRE(t.tcb.ooo.bytes() == 3);
+        t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 64240}, "abc");
+        REQUIRE(t.tcb.state == TcpState::close_wait);
+        REQUIRE(t.app_read() == "abcdef");
+        REQUIRE(t.app_read().empty());
+        REQUIRE(t.tcb.rcv.nxt == remote_iss + 8);
+        REQUIRE(t.tcb.ooo.empty());
+    }
+}
+
 TEST_CASE("ESTABLISHED: a bare FIN beyond a hole is held too (RFC 9293 3.10.7.4, SHLD-31)",
           "[tcp][rfc9293]") {
     TcpFixture t;
