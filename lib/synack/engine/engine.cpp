@@ -231,6 +231,7 @@ void Engine::handle_frame(rte_mbuf* raw, time::Instant now) noexcept {
     }
     const tcp::FourTuple tuple{tcp::FourTuple::mapped(ip->dst()), tcp::FourTuple::mapped(ip->src()),
                                seg->dst_port(), seg->src_port()};
+    ++counters_.tcp.segments_in;
     const auto payload_offset = static_cast<std::uint16_t>(seg->payload().data() - frame.data());
     tcp::Incoming in{*seg, std::move(m), payload_offset};
     // A connection closed earlier in this burst stays in the table until
@@ -279,7 +280,6 @@ void Engine::handle_no_connection(const tcp::FourTuple& tuple, tcp::Incoming in,
         counters_.tcp.drops.add(tcp::DropReason::listen_syn_fin);
         return;
     }
-    ++counters_.tcp.segments_in;
     answer_syn(*l, tuple, seg, now, reopens);
 }
 
@@ -338,7 +338,6 @@ bool Engine::open_from_cookie(Listener& l, const tcp::FourTuple& tuple, tcp::Inc
         ++counters_.syn_cookies_rejected;
         return true;
     }
-    ++counters_.tcp.segments_in;
     if (open_connection(l, *h, in, now)) {
         ++counters_.syn_cookies_accepted;
     }

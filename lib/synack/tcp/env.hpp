@@ -80,6 +80,8 @@ private:
 };
 
 struct TcpCounters {
+    /// Segments received whole and checked, whatever they were for: counted
+    /// by the engine as it parses them.
     std::uint64_t segments_in = 0;
     /// Segments handed to the port, and those of them sent before: counted
     /// by the engine as it transmits (a segment held for an ARP answer that

@@ -80,7 +80,6 @@ bool send_syn_ack(const HalfOpen& h, bool retransmission, TcpEnv& env) noexcept 
 }
 
 HalfOpenAction half_open_arrives(HalfOpen& h, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
-    ++env.counters.segments_in;
     if (seg.has(flag::rst)) {
         // Second check, with RFC 5961 section 3.2: only a RST at exactly
         // RCV.NXT ends it. No challenge ACK: we have said nothing yet that a

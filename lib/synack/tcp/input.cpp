@@ -376,7 +376,6 @@ bool process_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
 
 void segment_arrives(Tcb& t, Incoming in, TcpEnv& env) noexcept {
     const wire::TcpSegment& seg = in.seg;
-    ++env.counters.segments_in;
     t.last_activity = env.now;
     t.last_heard = env.now;
     t.probes_unanswered = 0;

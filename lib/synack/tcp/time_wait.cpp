@@ -22,7 +22,6 @@ TimeWait time_wait_of(const Tcb& t) noexcept {
 }
 
 TimeWaitAction time_wait_arrives(TimeWait& tw, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
-    ++env.counters.segments_in;
     if (seg.has(flag::rst)) {
         env.counters.drops.add(DropReason::rst_in_time_wait);
         return TimeWaitAction::keep;
