@@ -12,6 +12,8 @@ packages=(
   # tshark reads dpdk-dumpcap's pcapng (its debconf question, whether
   # non-root users may capture, takes the default "no" without asking)
   python3 python3-pytest python3-scapy iproute2 nftables ethtool tcpdump tshark
+  # scripts/bench.sh draws its plots with matplotlib
+  python3-matplotlib
 )
 
 sudo_if_needed() {

@@ -11,8 +11,10 @@
 // when every one came back intact and closed normally.
 
 #include "client.hpp"
+#include "harness.hpp"
 #include "options.hpp"
-#include "server.hpp"
+#include "parts.hpp"
+#include "synack_stack.hpp"
 
 #include <synack/engine/engine.hpp>
 #include <synack/runtime/capture.hpp>
@@ -27,7 +29,9 @@
 #include <rte_errno.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_eth_ring.h>
 #include <rte_random.h>
+#include <rte_ring.h>
 
 #include <fmt/core.h>
 
@@ -67,7 +71,7 @@ std::string mac_text(wire::MacAddr m) {
 /// What a loop shows the main lcore for its once-a-second line: a copy made
 /// ten times a second under a lock, never the live counters.
 struct Glimpse {
-    bench::ServerStats server;
+    bench::WorkloadStats server;
     std::size_t connections = 0;
     std::uint64_t retransmits = 0;
     std::uint64_t drops = 0;    // by the engine, on TX, between loops
@@ -80,7 +84,8 @@ struct Worker {
     unsigned lcore = 0;
     std::unique_ptr<engine::Engine> engine;
     std::unique_ptr<runtime::RunLoop> loop;
-    std::unique_ptr<bench::Server> server;
+    std::unique_ptr<bench::SynackStack> stack;
+    std::unique_ptr<bench::ServerWorkload<bench::SynackStack>> server;
     std::unique_ptr<bench::Client> client;
     std::mutex mutex;
     Glimpse glimpse;
@@ -106,7 +111,7 @@ struct Run {
 std::size_t connection_bytes(const bench::Options& o) {
     constexpr std::size_t engine_tables = 64;
     const std::size_t server =
-        o.role == bench::Role::server ? bench::Server::bytes_per_connection(o) : 0;
+        o.role == bench::Role::server ? bench::ServerWorkload<bench::SynackStack>::bytes_per_connection() : 0;
     return sizeof(engine::EngineConn) + alignof(engine::EngineConn) + engine_tables + server;
 }
 
@@ -195,7 +200,7 @@ std::uint64_t frame_drops(const engine::EngineCounters& c) {
 void take_glimpse(Worker& w) {
     const auto& c = w.engine->counters();
     std::lock_guard lock(w.mutex);
-    w.glimpse.server = w.server ? w.server->stats() : bench::ServerStats{};
+    w.glimpse.server = w.server ? w.server->stats() : bench::WorkloadStats{};
     w.glimpse.connections = w.engine->connections();
     w.glimpse.retransmits = c.tcp.retransmits;
     w.glimpse.drops = frame_drops(c) + w.loop->port_counters().tx_dropped + w.loop->steering_counters().ring_full;
@@ -252,7 +257,7 @@ void serve(Run& run, Worker& w) {
     Glimpse last;
     while (!run.stop.load(std::memory_order_relaxed)) {
         w.loop->once();
-        w.server->step();
+        w.server->step(0);
         const time::Instant now = clock.now();
         if (now >= next_glimpse) {
             take_glimpse(w);
@@ -278,7 +283,7 @@ void serve(Run& run, Worker& w) {
     const time::Instant grace = clock.now() + time::Duration::from_s(2);
     while (w.engine->connections() != 0 && clock.now() < grace) {
         w.loop->once();
-        w.server->step();
+        w.server->step(0);
     }
     w.server->abort_all();
     w.loop->once();
@@ -410,11 +415,12 @@ std::string steering_json(const Run& run) {
 int run_server(Run& run) {
     const auto& o = run.options;
     for (auto& w : run.workers) {
-        w->server = std::make_unique<bench::Server>(*w->engine, o);
-        for (const std::uint16_t p : o.listen) {
+        w->stack = std::make_unique<bench::SynackStack>(*w->engine, run.clock);
+        w->server = std::make_unique<bench::ServerWorkload<bench::SynackStack>>(*w->stack, o);
+        for (const bench::ListenSpec& l : o.listen) {
             // parse_options() refused both already; the engine has the last word.
-            if (const auto r = w->engine->listen(p); !r.ok()) {
-                fmt::print(stderr, "synack-bench: option --listen: '{}' {}\n", p,
+            if (const auto r = w->engine->listen(l.port); !r.ok()) {
+                fmt::print(stderr, "synack-bench: option --listen: '{}' {}\n", l.port,
                            listen_error_text(r.error()));
                 return 2;
             }
@@ -423,8 +429,8 @@ int run_server(Run& run) {
     fmt::print("synack-bench {}: {} server on port {} ({}), {}/{} at {}, MTU {}, {} run loop(s), listening on",
                synack::version(), bench::to_string(o.mode), o.port_id, run.port.driver(), ip_text(o.ip), o.prefix_len,
                mac_text(run.port.mac()), run.port.mtu(), run.workers.size());
-    for (const std::uint16_t p : o.listen) {
-        fmt::print(" {}", p);
+    for (const bench::ListenSpec& l : o.listen) {
+        fmt::print(" {}:{}", l.port, bench::to_string(l.mode));
     }
     fmt::print("\n");
     std::fflush(stdout);
@@ -434,7 +440,7 @@ int run_server(Run& run) {
     const time::Instant end = run.clock.now();
     run.port.stop();
 
-    bench::ServerStats s;
+    bench::WorkloadStats s;
     engine::EngineCounters c;
     runtime::PortCounters pc;
     std::size_t connections_at_exit = 0;
@@ -464,8 +470,45 @@ int run_server(Run& run) {
     return run.launch_failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/// A client workload (rps, cps, bulk) over the port: a lane per run loop.
+int run_client_workload(Run& run) {
+    const auto& o = run.options;
+    const auto loops = static_cast<std::uint32_t>(run.workers.size());
+    std::vector<std::unique_ptr<bench::Lane>> lanes;
+    for (auto& w : run.workers) {
+        auto lane = std::make_unique<bench::Lane>();
+        lane->lcore = w->lcore;
+        runtime::RunLoop* loop = w->loop.get();
+        auto stack = std::make_unique<bench::SynackStack>(*w->engine, run.clock, o.connect_ip,
+                                                          std::vector<std::uint16_t>{o.connect_port});
+        lane->parts.push_back(std::make_unique<bench::ClientPart<bench::SynackStack>>(
+            std::move(stack), [loop] { return loop->once(); }, o,
+            static_cast<std::uint32_t>(bench::share(o.connections, loops, w->index)), o.rate / loops,
+            bench::share(o.count, loops, w->index)));
+        lanes.push_back(std::move(lane));
+    }
+    fmt::print("synack-bench {}: {} client on port {} ({}), {}/{} at {}, {} run loop(s), {} connection(s) to {}:{}\n",
+               synack::version(), bench::to_string(o.workload), o.port_id, run.port.driver(), ip_text(o.ip),
+               o.prefix_len, mac_text(run.port.mac()), loops, o.connections, ip_text(o.connect_ip), o.connect_port);
+    std::fflush(stdout);
+    run.workers[0]->engine->announce();
+    return bench::run_lanes(o, lanes, g_signal, [&run] {
+        engine::EngineCounters c;
+        runtime::PortCounters pc;
+        for (const auto& w : run.workers) {
+            w->loop->publish();
+            c += w->engine->counters();
+            pc += w->loop->port_counters();
+        }
+        return fmt::format("\"engine\": {{{}}}, {}", engine_json(c), port_json(pc));
+    });
+}
+
 int run_client(Run& run) {
     const auto& o = run.options;
+    if (o.workload != bench::Workload::stream) {
+        return run_client_workload(run);
+    }
     const auto loops = static_cast<std::uint32_t>(run.workers.size());
     for (auto& w : run.workers) {
         // The connections, shared out: loop i opens every loop-th one.
@@ -506,6 +549,139 @@ int run_client(Run& run) {
     return s.completed == o.connections ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/// An engine's settings from the options, for address ip on port.
+engine::EngineConfig engine_config(const bench::Options& o, const runtime::Port& port, wire::Ipv4Addr ip) {
+    engine::EngineConfig ec;
+    ec.ipv4 = ip;
+    ec.prefix_len = o.prefix_len;
+    ec.gateway = o.gateway;
+    ec.mac = port.mac();
+    ec.tx_checksum = port.tx_checksum();
+    ec.max_connections = o.max_connections;
+    ec.tcp.mss = static_cast<std::uint16_t>(port.mtu() - 40); // IPv4 and TCP headers without options
+    ec.secret = SipKey{rte_rand(), rte_rand()};
+    // Every connection may raise events and queue a segment in one pass.
+    ec.event_queue = std::max<std::uint32_t>(ec.event_queue, 4 * o.max_connections);
+    ec.tx_queue = std::max<std::uint32_t>(ec.tx_queue, 2 * o.max_connections);
+    return ec;
+}
+
+/// One side of a pair: its ring port, engine and run loop.
+struct PairSide {
+    std::optional<runtime::Port> port;
+    std::unique_ptr<runtime::Steering> steering;
+    std::unique_ptr<engine::Engine> engine;
+    std::unique_ptr<runtime::RunLoop> loop;
+};
+
+/// Client and server engines in one process, joined by two net_ring
+/// ports with crossed rings (what one sends the other receives): on one
+/// lcore, or the server on a second. No NIC, no kernel: what is measured is
+/// synack alone.
+int run_pair(const bench::Options& o) {
+    rte_ring* to_server = rte_ring_create("pair_c2s", 16384, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* to_client = rte_ring_create("pair_s2c", 16384, SOCKET_ID_ANY, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (to_server == nullptr || to_client == nullptr) {
+        fmt::print(stderr, "synack-bench: pair: rings could not be made: {}\n", rte_strerror(rte_errno));
+        return 1;
+    }
+    const int ids[2] = {rte_eth_from_rings("net_ring_pc", &to_client, 1, &to_server, 1, SOCKET_ID_ANY),
+                        rte_eth_from_rings("net_ring_ps", &to_server, 1, &to_client, 1, SOCKET_ID_ANY)};
+    std::vector<unsigned> lcores{rte_get_main_lcore()};
+    unsigned worker_lcore = 0;
+    RTE_LCORE_FOREACH_WORKER(worker_lcore) {
+        lcores.push_back(worker_lcore);
+    }
+    const unsigned server_lcore = lcores.size() > 1 ? lcores[1] : lcores[0];
+    const wire::Ipv4Addr addresses[2] = {wire::Ipv4Addr{o.ip.value ^ 3}, o.ip}; // .1 and .2 of the /24
+    time::TscClock clock;
+    PairSide sides[2];
+    for (int i = 0; i < 2; ++i) {
+        if (ids[i] < 0) {
+            fmt::print(stderr, "synack-bench: pair: rte_eth_from_rings failed: {}\n", rte_strerror(rte_errno));
+            return 1;
+        }
+        runtime::PortConfig pc;
+        pc.port_id = static_cast<std::uint16_t>(ids[i]);
+        pc.mbufs = o.mbufs;
+        auto port = runtime::Port::open(pc);
+        if (!port) {
+            fmt::print(stderr, "synack-bench: pair: {}\n", runtime::to_string(pc.port_id, port.error()));
+            return 1;
+        }
+        sides[i].port.emplace(std::move(*port));
+        auto steering = runtime::Steering::create(*sides[i].port, 1);
+        if (!steering) {
+            fmt::print(stderr, "synack-bench: pair: {}\n", runtime::to_string(pc.port_id, steering.error()));
+            return 1;
+        }
+        sides[i].steering = std::move(*steering);
+        sides[i].engine = std::make_unique<engine::Engine>(engine_config(o, *sides[i].port, addresses[i]),
+                                                           sides[i].port->pool(), clock.now(), sides[i].port->ctrl_pool());
+        sides[i].loop = std::make_unique<runtime::RunLoop>(*sides[i].port, *sides[i].engine, clock,
+                                                           i == 0 ? lcores[0] : server_lcore, *sides[i].steering, 0);
+    }
+    int status = 0;
+    {
+        std::vector<std::unique_ptr<bench::Lane>> lanes;
+        lanes.push_back(std::make_unique<bench::Lane>());
+        lanes[0]->lcore = lcores[0];
+        if (server_lcore != lcores[0]) {
+            lanes.push_back(std::make_unique<bench::Lane>());
+            lanes[1]->lcore = server_lcore;
+        }
+        runtime::RunLoop* client_loop = sides[0].loop.get();
+        runtime::RunLoop* server_loop = sides[1].loop.get();
+        auto server = std::make_unique<bench::ServerPart<bench::SynackStack>>(
+            std::make_unique<bench::SynackStack>(*sides[1].engine, clock), [server_loop] { return server_loop->once(); }, o);
+        if (const auto port = server->listen()) {
+            fmt::print(stderr, "synack-bench: option --listen: '{}' cannot be listened on\n", *port);
+            return 2;
+        }
+        auto client = std::make_unique<bench::ClientPart<bench::SynackStack>>(
+            std::make_unique<bench::SynackStack>(*sides[0].engine, clock, addresses[1], bench::listen_ports(o)),
+            [client_loop] { return client_loop->once(); }, o, o.connections, o.rate, o.count);
+        lanes.back()->parts.push_back(std::move(server));
+        lanes[0]->parts.push_back(std::move(client));
+        fmt::print("synack-bench {}: pair, {} over net_ring, {} connection(s), client on lcore {}, server on lcore {}\n",
+                   synack::version(), bench::to_string(o.workload), o.connections, lcores[0], server_lcore);
+        std::fflush(stdout);
+        sides[0].engine->announce();
+        sides[1].engine->announce();
+        status = bench::run_lanes(o, lanes, g_signal, [&sides] {
+            std::string out;
+            const char* names[2] = {"client_engine", "server_engine"};
+            for (int i = 0; i < 2; ++i) {
+                out += fmt::format("{}\"{}\": {{{}}}", i == 0 ? "" : ", ", names[i], engine_json(sides[i].engine->counters()));
+            }
+            return out;
+        });
+    }
+    // The engines go (and free what they hold), then what is left in the rings.
+    for (PairSide& side : sides) {
+        side.loop.reset();
+        side.engine.reset();
+    }
+    for (rte_ring* r : {to_server, to_client}) {
+        void* m = nullptr;
+        while (rte_ring_dequeue(r, &m) == 0) {
+            rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+        }
+    }
+    for (PairSide& side : sides) {
+        side.steering.reset();
+        side.port->close();
+        if (const unsigned in_use = side.port->mbufs_in_use(); in_use != 0) {
+            fmt::print(stderr, "synack-bench: pair: {} mbufs still in use at exit\n", in_use);
+            status = 1;
+        }
+        side.port.reset();
+    }
+    rte_ring_free(to_server);
+    rte_ring_free(to_client);
+    return status;
+}
+
 /// Builds the loops, runs the role, and tears the loops down.
 int run_role(const bench::Options& o, runtime::Port& port, runtime::Steering& steering) {
     time::TscClock clock;
@@ -521,15 +697,7 @@ int run_role(const bench::Options& o, runtime::Port& port, runtime::Steering& st
         auto w = std::make_unique<Worker>();
         w->index = i;
         w->lcore = lcore;
-        engine::EngineConfig ec;
-        ec.ipv4 = o.ip;
-        ec.prefix_len = o.prefix_len;
-        ec.gateway = o.gateway;
-        ec.mac = port.mac();
-        ec.tx_checksum = port.tx_checksum();
-        ec.max_connections = o.max_connections;
-        ec.tcp.mss = static_cast<std::uint16_t>(port.mtu() - 40); // IPv4 and TCP headers without options
-        ec.secret = SipKey{rte_rand(), rte_rand()};
+        engine::EngineConfig ec = engine_config(o, port, o.ip);
         ec.arp_responder = i == 0;
         if (steering.workers() > 1) {
             ec.owns_tuple = [&steering, i](const tcp::FourTuple& t) { return steering.owns(i, t); };
@@ -564,6 +732,14 @@ int main(int argc, char** argv) {
         return e->help ? 0 : 2;
     }
     const bench::Options& o = std::get<bench::Options>(parsed);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    if (o.stack == bench::StackKind::kernel || o.role == bench::Role::pair) {
+        // No port of ours: Linux sockets, or a pair over its own ring ports.
+        const int status = o.stack == bench::StackKind::kernel ? bench::run_kernel(o, g_signal) : run_pair(o);
+        rte_eal_cleanup();
+        return status;
+    }
     // Before the port is touched: the connection tables are allocated whole,
     // per loop, at start.
     if (const auto why = connections_do_not_fit(o, rte_lcore_count())) {

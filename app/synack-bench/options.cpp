@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <tuple>
 #include <cstring>
 #include <sstream>
 
@@ -20,14 +21,28 @@ namespace synack::bench {
 
 namespace po = boost::program_options;
 
-const char* to_string(Mode m) noexcept {
+const char* to_string(ServerMode m) noexcept {
     switch (m) {
-    case Mode::echo: return "echo";
-    case Mode::sink: return "sink";
-    case Mode::source: return "source";
+    case ServerMode::echo: return "echo";
+    case ServerMode::sink: return "sink";
+    case ServerMode::source: return "source";
+    case ServerMode::rr: return "rr";
+    case ServerMode::hold: return "hold";
     }
     return "?";
 }
+
+const char* to_string(Workload w) noexcept {
+    switch (w) {
+    case Workload::stream: return "stream";
+    case Workload::rps: return "rps";
+    case Workload::cps: return "cps";
+    case Workload::bulk: return "bulk";
+    }
+    return "?";
+}
+
+const char* to_string(StackKind k) noexcept { return k == StackKind::synack ? "synack" : "kernel"; }
 
 namespace {
 
@@ -55,6 +70,25 @@ std::optional<wire::Ipv4Addr> ipv4(std::string_view s) {
         s = i < 3 ? s.substr(dot + 1) : s.substr(dot);
     }
     return s.empty() ? std::optional(wire::Ipv4Addr{value}) : std::nullopt;
+}
+
+std::optional<ServerMode> server_mode(std::string_view s) {
+    for (const ServerMode m : {ServerMode::echo, ServerMode::sink, ServerMode::source, ServerMode::rr, ServerMode::hold}) {
+        if (s == to_string(m)) {
+            return m;
+        }
+    }
+    return std::nullopt;
+}
+
+/// A decimal number of seconds, at least 0 and at most a week.
+std::optional<double> seconds(const std::string& s) {
+    double v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size() || s.empty() || !(v >= 0) || v > 7 * 24 * 3600) {
+        return std::nullopt;
+    }
+    return v;
 }
 
 ParseError bad(const std::string& option, const std::string& value, const std::string& why) {
@@ -168,18 +202,102 @@ std::variant<std::string, ParseError> read_config(const std::string& path) {
 
 } // namespace
 
+namespace {
+
+/// The server mode a pair's server takes for its client's workload.
+ServerMode pair_server_mode(const Options& o) {
+    switch (o.workload) {
+    case Workload::stream: return ServerMode::echo;
+    case Workload::rps:
+    case Workload::cps: return o.request_size == o.response_size && o.workload == Workload::rps ? ServerMode::echo : ServerMode::rr;
+    case Workload::bulk: return o.direction == Direction::up ? ServerMode::sink : ServerMode::source;
+    }
+    return ServerMode::echo;
+}
+
+/// The workload's options (--workload and what goes with it).
+std::optional<ParseError> parse_workload(const po::variables_map& vm, Options& o) {
+    if (vm.count("workload") != 0) {
+        const std::string w = vm["workload"].as<std::string>();
+        bool found = false;
+        for (const Workload k : {Workload::stream, Workload::rps, Workload::cps, Workload::bulk}) {
+            if (w == to_string(k)) {
+                o.workload = k;
+                found = true;
+            }
+        }
+        if (!found) {
+            return bad("workload", w, "is not one of stream, rps, cps, bulk");
+        }
+        if (o.role == Role::server) {
+            return bad("workload", w, "applies to a client or a pair, not a server (see --listen PORT:MODE)");
+        }
+    }
+    if (o.workload == Workload::stream && o.stack == StackKind::kernel && o.role != Role::server) {
+        return ParseError{"synack-bench: option --stack: 'kernel' runs the rps, cps and bulk workloads (see --workload), not stream"};
+    }
+    for (const auto& [name, field, low, high] :
+         {std::tuple{"request-size", &o.request_size, 1U, 1U << 24}, std::tuple{"response-size", &o.response_size, 1U, 1U << 24},
+          std::tuple{"pipeline", &o.pipeline, 1U, 256U}}) {
+        if (vm.count(name) != 0) {
+            const std::string s = vm[name].as<std::string>();
+            const auto v = number(s, high);
+            if (!v || *v < low) {
+                return bad(name, s, fmt::format("is not a whole number from {} to {}", low, high));
+            }
+            *field = *v;
+        }
+    }
+    if (vm.count("rate") != 0) {
+        const std::string s = vm["rate"].as<std::string>();
+        double v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc{} || end != s.data() + s.size() || s.empty() || !(v > 0) || v > 1e9) {
+            return bad("rate", s, "is not a rate of requests per second above 0 and at most 1000000000");
+        }
+        if (o.workload != Workload::rps) {
+            return bad("rate", s, "applies to --workload rps only");
+        }
+        o.rate = v;
+    }
+    if (vm.count("count") != 0) {
+        const std::string s = vm["count"].as<std::string>();
+        std::uint64_t v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc{} || end != s.data() + s.size() || s.empty() || v == 0) {
+            return bad("count", s, "is not a count above 0");
+        }
+        if (o.workload != Workload::rps && o.workload != Workload::cps) {
+            return bad("count", s, "applies to --workload rps or cps only");
+        }
+        o.count = v;
+    }
+    if (vm.count("direction") != 0) {
+        const std::string s = vm["direction"].as<std::string>();
+        if (s != "up" && s != "down" && s != "both") {
+            return bad("direction", s, "is not up, down or both");
+        }
+        o.direction = s == "up" ? Direction::up : s == "down" ? Direction::down : Direction::both;
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
 std::variant<Options, ParseError> parse_options(int argc, char** argv) {
-    po::options_description named("synack-bench [EAL args] -- server|client [options]\n\nOptions (also as name = value lines in --config)");
+    po::options_description named("synack-bench [EAL args] -- server|client|pair [options]\n\nOptions (also as name = value lines in --config)");
     named.add_options()
         ("help,h", "this text")
         ("config", po::value<std::string>(), "read options from this text file too, name = value lines (the command line wins)")
-        ("mode", po::value<std::string>()->default_value("echo"), "echo, sink or source")
+        ("stack", po::value<std::string>(), "synack (default), or kernel: the same workload over Linux sockets")
+        ("mode", po::value<std::string>()->default_value("echo"), "server: what ports given without :MODE do: echo, sink, source, rr or hold")
         ("ip", po::value<std::string>(), "our address and on-link prefix, a.b.c.d/n (required)")
         ("gateway", po::value<std::string>(), "next hop for addresses off the link (an address on it)")
-        ("listen", po::value<std::vector<std::string>>()->multitoken(), "TCP ports to serve (default 5001)")
+        ("listen", po::value<std::vector<std::string>>()->multitoken(), "TCP ports to serve, PORT or PORT:MODE (default 5001)")
         ("port-id", po::value<std::string>()->default_value("0"), "the ethdev port")
         ("bytes", po::value<std::string>(), "source mode: bytes to send per connection (default 1 GiB)")
-        ("duration", po::value<std::string>(), "seconds to run (default: until SIGINT or SIGTERM)")
+        ("duration", po::value<std::string>(), "seconds to run, after the warm-up (default: until SIGINT or SIGTERM; pair: 10)")
+        ("warmup", po::value<std::string>(), "client: seconds to run first, not counted (default 0)")
         ("mbufs", po::value<std::string>(), "data mbufs, split between the RX queues' pools (default 65535)")
         ("rx-descriptors", po::value<std::string>(), "RX ring size per queue, 64 to 32768 (default 1024)")
         ("tx-descriptors", po::value<std::string>(), "TX ring size per queue, 64 to 32768 (default 1024)")
@@ -188,9 +306,16 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         ("mtu", po::value<std::string>(), "the port's IP MTU, 68 to 9600 (default: the port's own)")
         ("connect", po::value<std::string>(), "client: the echo server, a.b.c.d:port (required)")
         ("connections", po::value<std::string>(), "client: connections at once (default 1)")
-        ("close-first", po::value<std::string>(), "client: who closes first, client or server (default client)");
+        ("close-first", po::value<std::string>(), "who closes first, client or server (default client; an rr server then closes after its answer)")
+        ("workload", po::value<std::string>(), "client: stream (echo a checked stream, the default), rps, cps or bulk")
+        ("request-size", po::value<std::string>(), "rps, cps, rr servers: bytes per request (default 64)")
+        ("response-size", po::value<std::string>(), "rps, cps, rr servers: bytes per response (default 64)")
+        ("pipeline", po::value<std::string>(), "rps: requests in flight per connection (default 1)")
+        ("rate", po::value<std::string>(), "rps: requests per second in all, open loop, latency from the intended send time (default: closed loop)")
+        ("count", po::value<std::string>(), "rps: requests, cps: connections, then stop (default: --duration)")
+        ("direction", po::value<std::string>(), "bulk: up (client sends), down (server sends) or both (default up)");
     po::options_description hidden;
-    hidden.add_options()("role", po::value<std::string>(), "server or client");
+    hidden.add_options()("role", po::value<std::string>(), "server, client or pair");
     po::options_description all;
     all.add(named).add(hidden);
     po::positional_options_description positional;
@@ -219,26 +344,35 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
 
     Options o;
     const std::string role = vm.count("role") != 0 ? vm["role"].as<std::string>() : "";
-    if (role == "client") {
-        o.role = Role::client;
+    if (role == "client" || role == "pair") {
+        o.role = role == "client" ? Role::client : Role::pair;
         o.source_bytes = 1 << 20;
     } else if (role != "server") {
-        return ParseError{fmt::format("synack-bench: the role must be 'server' or 'client' (got '{}'); see --help", role)};
+        return ParseError{fmt::format("synack-bench: the role must be 'server', 'client' or 'pair' (got '{}'); see --help", role)};
+    }
+    if (vm.count("stack") != 0) {
+        const std::string k = vm["stack"].as<std::string>();
+        if (k != "synack" && k != "kernel") {
+            return bad("stack", k, "is not synack or kernel");
+        }
+        o.stack = k == "synack" ? StackKind::synack : StackKind::kernel;
     }
     const std::string mode = vm["mode"].as<std::string>();
-    if (mode == "echo") {
-        o.mode = Mode::echo;
-    } else if (mode == "sink") {
-        o.mode = Mode::sink;
-    } else if (mode == "source") {
-        o.mode = Mode::source;
+    if (const auto m = server_mode(mode)) {
+        o.mode = *m;
+        o.listen = {ListenSpec{5001, o.mode}}; // unless --listen says otherwise
     } else {
-        return bad("mode", mode, "is not one of echo, sink, source");
+        return bad("mode", mode, "is not one of echo, sink, source, rr, hold");
     }
-    if (vm.count("ip") == 0) {
+    // A pair's addresses are its own (198.18.0.0/15, the benchmarking
+    // range, RFC 2544); the kernel stack binds to any address by default.
+    const bool ip_needed = o.role != Role::pair && o.stack == StackKind::synack;
+    if (vm.count("ip") == 0 && ip_needed) {
         return ParseError{"synack-bench: option --ip is required (a.b.c.d/n)"};
     }
-    {
+    if (vm.count("ip") == 0) {
+        o.ip = wire::Ipv4Addr{o.role == Role::pair ? 0xc6120002 : 0}; // 198.18.0.2: the pair's server
+    } else {
         const std::string s = vm["ip"].as<std::string>();
         const std::size_t slash = s.find('/');
         const auto addr = ipv4(std::string_view(s).substr(0, slash));
@@ -249,7 +383,9 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         }
         o.ip = *addr;
         o.prefix_len = static_cast<std::uint8_t>(*prefix);
-        if (const auto why = not_a_host(o.ip, o.prefix_len)) {
+        // The kernel stack binds a socket: a loopback address is fine there.
+        const bool loopback_ok = o.stack == StackKind::kernel && o.ip.value >> 24 == 127;
+        if (const auto why = not_a_host(o.ip, o.prefix_len); why && !loopback_ok) {
             return bad("ip", s, *why);
         }
     }
@@ -278,11 +414,20 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         // The engine's own limit (EngineConfig::max_listeners), which run loops keep.
         const std::size_t listeners_max = engine::EngineConfig{}.max_listeners;
         for (const std::string& s : vm["listen"].as<std::vector<std::string>>()) {
-            const auto port = number(s, 65535);
+            const std::size_t colon = s.find(':');
+            const auto port = number(std::string_view(s).substr(0, colon), 65535);
             if (!port || *port == 0) {
-                return bad("listen", s, "is not a TCP port (1-65535)");
+                return bad("listen", s, "is not a TCP port (1-65535), or PORT:MODE");
             }
-            if (std::find(o.listen.begin(), o.listen.end(), *port) != o.listen.end()) {
+            ServerMode m = o.mode;
+            if (colon != std::string::npos) {
+                const auto named_mode = server_mode(std::string_view(s).substr(colon + 1));
+                if (!named_mode) {
+                    return bad("listen", s, "does not name a mode after the port: echo, sink, source, rr or hold");
+                }
+                m = *named_mode;
+            }
+            if (std::any_of(o.listen.begin(), o.listen.end(), [&](const ListenSpec& l) { return l.port == *port; })) {
                 return bad("listen", s, "is given twice");
             }
             if (o.listen.size() == listeners_max) {
@@ -290,7 +435,7 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
                            fmt::format("is one port too many: a server listens on at most {} ports",
                                        listeners_max));
             }
-            o.listen.push_back(static_cast<std::uint16_t>(*port));
+            o.listen.push_back(ListenSpec{static_cast<std::uint16_t>(*port), m});
         }
     }
     {
@@ -310,13 +455,18 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         }
         o.source_bytes = v;
     }
-    if (vm.count("duration") != 0) {
-        const std::string s = vm["duration"].as<std::string>();
-        const auto v = number(s, 7 * 24 * 3600);
-        if (!v) {
-            return bad("duration", s, "is not a whole number of seconds (at most a week)");
+    if (o.role == Role::pair) {
+        o.duration_s = 10;
+    }
+    for (const auto& [name, field] : {std::pair{"duration", &o.duration_s}, std::pair{"warmup", &o.warmup_s}}) {
+        if (vm.count(name) != 0) {
+            const std::string s = vm[name].as<std::string>();
+            const auto v = seconds(s);
+            if (!v) {
+                return bad(name, s, "is not a number of seconds from 0 to a week");
+            }
+            *field = *v;
         }
-        o.duration_s = *v;
     }
     if (vm.count("mbufs") != 0) {
         const std::string s = vm["mbufs"].as<std::string>();
@@ -346,8 +496,8 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         o.max_connections = *v;
     }
     o.sha256 = vm["sha256"].as<bool>();
-    if (o.sha256 && o.mode != Mode::sink) {
-        return ParseError{"synack-bench: option --sha256 applies to --mode sink only"};
+    if (o.sha256 && std::none_of(o.listen.begin(), o.listen.end(), [](const ListenSpec& l) { return l.mode == ServerMode::sink; })) {
+        return ParseError{"synack-bench: option --sha256 applies to --mode sink only (or a port given as PORT:sink)"};
     }
     if (vm.count("mtu") != 0) {
         const std::string s = vm["mtu"].as<std::string>();
@@ -357,9 +507,12 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         }
         o.mtu = static_cast<std::uint16_t>(*v);
     }
+    if (auto e = parse_workload(vm, o)) {
+        return *e;
+    }
     if (o.role == Role::client) {
-        if (o.mode != Mode::echo) {
-            return bad("mode", mode, "is not supported by the client, which only echoes (for now)");
+        if (!vm["mode"].defaulted()) {
+            return bad("mode", mode, "applies to a server, not a client (see --workload)");
         }
         if (vm.count("connect") == 0) {
             return ParseError{"synack-bench: option --connect is required for the client (a.b.c.d:port)"};
@@ -373,20 +526,32 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         }
         o.connect_ip = *addr;
         o.connect_port = static_cast<std::uint16_t>(*port);
-        if (vm.count("connections") != 0) {
-            const std::string c = vm["connections"].as<std::string>();
-            const auto v = number(c, o.max_connections);
-            if (!v || *v == 0) {
-                return bad("connections", c, fmt::format("is not a count from 1 to --max-connections ({})", o.max_connections));
-            }
-            o.connections = *v;
+    }
+    if (o.role != Role::server && vm.count("connections") != 0) {
+        const std::string c = vm["connections"].as<std::string>();
+        const auto v = number(c, o.max_connections);
+        if (!v || *v == 0) {
+            return bad("connections", c, fmt::format("is not a count from 1 to --max-connections ({})", o.max_connections));
         }
-        if (vm.count("close-first") != 0) {
-            const std::string c = vm["close-first"].as<std::string>();
-            if (c != "client" && c != "server") {
-                return bad("close-first", c, "is not client or server");
-            }
-            o.client_closes = c == "client";
+        o.connections = *v;
+    }
+    if (vm.count("close-first") != 0) {
+        const std::string c = vm["close-first"].as<std::string>();
+        if (c != "client" && c != "server") {
+            return bad("close-first", c, "is not client or server");
+        }
+        o.client_closes = c == "client";
+    }
+    if (o.role == Role::pair && vm.count("listen") == 0) {
+        // A port for every 25,000 connections: one peer port gives the
+        // client only its ephemeral range (32768-60999) of connections.
+        const std::uint32_t ports = std::min<std::uint32_t>((o.connections + 24999) / 25000, 64);
+        o.listen.clear();
+        for (std::uint32_t i = 0; i < ports; ++i) {
+            o.listen.push_back(ListenSpec{static_cast<std::uint16_t>(5001 + i), pair_server_mode(o)});
+        }
+        if (o.workload == Workload::bulk && o.direction != Direction::up && vm.count("bytes") == 0) {
+            o.source_bytes = 0; // the server sends until the client closes
         }
     }
     return o;

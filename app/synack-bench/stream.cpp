@@ -12,7 +12,7 @@ namespace {
 // starting at any phase of the period lies within it: the stream is copied
 // and compared a piece at a time (memcpy, memcmp), not computed byte by byte.
 constexpr std::size_t period = 251;
-constexpr std::size_t piece = 2048;
+constexpr std::size_t piece = 64 * 1024;
 const auto pattern = [] {
     std::array<std::uint8_t, piece + period> p{};
     for (std::size_t i = 0; i < p.size(); ++i) {
@@ -25,6 +25,24 @@ const std::uint8_t* pattern_at(std::uint64_t offset) noexcept { return pattern.d
 
 } // namespace
 
+wire::Bytes stream_piece(std::uint64_t offset, std::size_t max) noexcept {
+    return {pattern_at(offset), std::min(max, piece)};
+}
+
+std::uint64_t stream_errors(wire::Bytes data, std::uint64_t offset) noexcept {
+    std::uint64_t errors = 0;
+    for (std::size_t k = 0; k < data.size(); k += piece) {
+        const std::size_t len = std::min(piece, data.size() - k);
+        const std::uint8_t* want = pattern_at(offset + k);
+        if (std::memcmp(data.data() + k, want, len) != 0) {
+            for (std::size_t j = 0; j < len; ++j) {
+                errors += data[k + j] != want[j] ? 1 : 0;
+            }
+        }
+    }
+    return errors;
+}
+
 std::uint64_t send_stream(engine::Engine& e, engine::ConnId id, std::uint64_t sent, std::uint64_t total) noexcept {
     const std::uint64_t start = sent;
     while (sent < total) {
@@ -35,10 +53,7 @@ std::uint64_t send_stream(engine::Engine& e, engine::ConnId id, std::uint64_t se
         }
         const auto len = static_cast<std::uint16_t>(
             std::min<std::uint64_t>({total - sent, room, rte_pktmbuf_tailroom(m.get())}));
-        auto* p = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m.get(), len));
-        for (std::size_t k = 0; k < len; k += piece) {
-            std::memcpy(p + k, pattern_at(sent + k), std::min<std::size_t>(piece, len - k));
-        }
+        std::memcpy(rte_pktmbuf_append(m.get(), len), pattern_at(sent), len);
         if (!e.send(id, m).ok()) {
             break;
         }
@@ -52,24 +67,42 @@ Checked read_stream(engine::Engine& e, engine::ConnId id, std::uint64_t received
     wire::Bytes spans[16];
     const std::size_t n = e.peek(id, spans, 16);
     for (std::size_t i = 0; i < n; ++i) {
-        const wire::Bytes span = spans[i];
-        for (std::size_t k = 0; k < span.size(); k += piece) {
-            const std::size_t len = std::min(piece, span.size() - k);
-            const std::uint8_t* want = pattern_at(received + k);
-            if (std::memcmp(span.data() + k, want, len) != 0) {
-                for (std::size_t j = 0; j < len; ++j) {
-                    c.errors += span[k + j] != want[j] ? 1 : 0;
-                }
-            }
-        }
-        received += span.size();
-        c.bytes += static_cast<std::uint32_t>(span.size());
+        c.errors += stream_errors(spans[i], received);
+        received += spans[i].size();
+        c.bytes += static_cast<std::uint32_t>(spans[i].size());
         if (hash != nullptr) {
             hash->update(spans[i]);
         }
     }
     e.consume(id, c.bytes);
     return c;
+}
+
+std::uint32_t echo_stream(engine::Engine& e, engine::ConnId id) noexcept {
+    wire::Bytes spans[16];
+    const std::size_t n = e.peek(id, spans, 16);
+    std::uint32_t echoed = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        for (std::size_t off = 0; off < spans[i].size();) {
+            const std::uint32_t room = e.writable(id);
+            wire::MbufPtr m = room == 0 ? wire::MbufPtr{} : e.alloc_buffer();
+            if (!m) {
+                e.consume(id, echoed);
+                return echoed;
+            }
+            const auto len = static_cast<std::uint16_t>(
+                std::min<std::size_t>({spans[i].size() - off, room, rte_pktmbuf_tailroom(m.get())}));
+            std::memcpy(rte_pktmbuf_append(m.get(), len), spans[i].data() + off, len);
+            if (!e.send(id, m).ok()) {
+                e.consume(id, echoed);
+                return echoed;
+            }
+            off += len;
+            echoed += len;
+        }
+    }
+    e.consume(id, echoed);
+    return echoed;
 }
 
 } // namespace synack::bench

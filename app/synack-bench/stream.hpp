@@ -13,6 +13,13 @@ namespace synack::bench {
 
 inline std::uint8_t stream_byte(std::uint64_t i) noexcept { return static_cast<std::uint8_t>(i % 251); }
 
+/// The stream's bytes from offset on, at most max of them (and at most
+/// 64 KiB): a view of a table, for a copy or a send().
+wire::Bytes stream_piece(std::uint64_t offset, std::size_t max) noexcept;
+
+/// How many bytes of data differ from the stream at offset.
+std::uint64_t stream_errors(wire::Bytes data, std::uint64_t offset) noexcept;
+
 /// Queues the stream's bytes from offset `sent` up to `total`, as far as the
 /// send buffer and the pool allow (filled buffers, zero copy from there on).
 /// Returns the bytes queued.
@@ -25,5 +32,10 @@ struct Checked {
     std::uint64_t errors = 0; // bytes that differ from the stream
 };
 Checked read_stream(engine::Engine& e, engine::ConnId id, std::uint64_t received, Sha256* hash = nullptr) noexcept;
+
+/// Sends back what arrived, as far as the send buffer and the pool allow,
+/// and releases what was sent back; the rest stays unread (the window
+/// closes on the peer: back-pressure, no buffering here). Returns the bytes.
+std::uint32_t echo_stream(engine::Engine& e, engine::ConnId id) noexcept;
 
 } // namespace synack::bench
