@@ -10,8 +10,14 @@
 #         d: the kernel: client and server over loopback on one core
 #            (pair --stack kernel)
 #         d2: the same on two cores
-#   (default: a b d d2; --quick: a d with shorter runs and fewer points,
-#    about a minute)
+#         cm: synack client and synack server, two processes (one core
+#             each) over memif; cv: the same over virtio-user talking to a
+#             vhost-user port (both need hugepages: scripts/setup.sh)
+#         f: the ceiling: dpdk-testpmd forwarding 64-byte frames (io mode,
+#            one forwarding core) over the PMDs of a (net_ring) and, with
+#            hugepages, of cm and cv (two processes)
+#   (default: a b d d2 cm cv f; --quick: a d cm f with shorter runs and
+#    fewer points, about two minutes)
 # Workloads per case: 64-byte requests/s at 1, 64, 1,024, 16,384 and
 # 100,000 connections; connections/s (one 64-byte request and answer, the
 # server closes first); bulk goodput over 1 and 64 connections; and for a
@@ -30,17 +36,22 @@ cases=()
 for a in "$@"; do
   case "$a" in
     --quick) quick=1 ;;
-    a|b|d|d2) cases+=("$a") ;;
+    a|b|d|d2|cm|cv|f) cases+=("$a") ;;
     -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
-    *) echo "scripts/bench.sh: unknown case or option '$a' (cases: a b d d2; --quick)" >&2; exit 2 ;;
+    *) echo "scripts/bench.sh: unknown case or option '$a' (cases: a b d d2 cm cv f; --quick)" >&2; exit 2 ;;
   esac
 done
 if [ ${#cases[@]} -eq 0 ]; then
-  if [ $quick -eq 1 ]; then cases=(a d); else cases=(a b d d2); fi
+  if [ $quick -eq 1 ]; then cases=(a d cm f); else cases=(a b d d2 cm cv f); fi
 fi
 cpus=$(nproc)
+free_pages=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
 for c in "${cases[@]}"; do
-  if { [ "$c" = b ] || [ "$c" = d2 ]; } && [ "$cpus" -lt 2 ]; then
+  if { [ "$c" = cm ] || [ "$c" = cv ]; } && [ "${free_pages:-0}" -lt 192 ]; then
+    echo "scripts/bench.sh: case $c needs 192 free 2 MiB hugepages ($free_pages free): scripts/setup.sh reserves them" >&2
+    exit 2
+  fi
+  if { [ "$c" = b ] || [ "$c" = d2 ] || [ "$c" = cm ] || [ "$c" = cv ]; } && [ "$cpus" -lt 2 ]; then
     echo "scripts/bench.sh: case $c needs two CPUs; this machine has $cpus" >&2
     exit 2
   fi
@@ -65,8 +76,46 @@ mkdir -p "$out/runs"
 eal() { # lcores
   echo "-l $1 --no-pci --no-huge --no-shconf --no-telemetry -m 4096 --log-level=lib.*:error"
 }
-lcores_of() { case "$1" in a|d) echo 0 ;; b|d2) echo 0,1 ;; esac; }
-stack_of() { case "$1" in a|b) echo synack ;; d|d2) echo kernel ;; esac; }
+lcores_of() { case "$1" in a|d) echo 0 ;; b|d2|cm|cv) echo 0,1 ;; esac; }
+stack_of() { case "$1" in a|b|cm|cv) echo synack ;; d|d2) echo kernel ;; esac; }
+
+# Case c: a synack-bench server on lcore 1 and a client on lcore 0, two
+# processes joined by a virtual PMD, each with hugepages of its own prefix.
+# The server answers echo on 5001 and rr on 5002 (closing after its answer:
+# connections/s), and sinks on 5003.
+two_process() { # CASE NAME ARGS...
+  local c=$1 name=$2
+  shift 2
+  local tag=synack-bench-$$-$c sock server_vdev client_vdev client_extra=""
+  sock=/tmp/$tag.sock
+  if [ "$c" = cm ]; then
+    server_vdev="net_memif0,role=server,socket=$sock"; client_vdev="net_memif0,role=client,socket=$sock"
+  else
+    server_vdev="net_vhost0,iface=$sock,queues=1"; client_vdev="net_virtio_user0,path=$sock,queues=1"
+    client_extra=--single-file-segments
+  fi
+  local common="--no-pci -m 160 --log-level=lib.*:error"
+  # shellcheck disable=SC2086
+  "$bench" -l 1 $common --file-prefix "$tag-s" "--vdev=$server_vdev" -- server --ip 198.18.9.2/24 \
+    --listen 5001:echo 5002:rr 5003:sink --close-first server --mbufs 16384 --max-connections 2048 \
+    >"$out/runs/$name.server.log" 2>&1 &
+  local server=$!
+  for _ in $(seq 100); do grep -q listening "$out/runs/$name.server.log" 2>/dev/null && break; sleep 0.1; done
+  local log=$out/runs/$name.log
+  # shellcheck disable=SC2086
+  timeout 120 "$bench" -l 0 $common $client_extra --file-prefix "$tag-c" "--vdev=$client_vdev" -- client \
+    --ip 198.18.9.1/24 --mbufs 16384 --max-connections 2048 --warmup "$warm" --duration "$secs" "$@" >"$log" 2>&1 || true
+  kill -INT "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  rm -f /dev/hugepages/"$tag"-* "$sock"
+  rm -rf /var/run/dpdk/"$tag"-s /var/run/dpdk/"$tag"-c
+  if tail -n 1 "$log" | grep -q '^{'; then
+    tail -n 1 "$log" >"$out/runs/$name.json"
+    show "$name"
+  else
+    echo "  $name: synack-bench failed (see $log)" >&2
+  fi
+}
 
 # run NAME CASE ARGS...: one synack-bench pair run; its JSON to runs/NAME.json.
 run() {
@@ -80,7 +129,11 @@ run() {
     return 0
   fi
   tail -n 1 "$log" >"$out/runs/$name.json"
-  /usr/bin/python3 - "$out/runs/$name.json" "$name" <<'PY'
+  show "$name"
+}
+
+show() { # NAME: one line of figures from runs/NAME.json
+  /usr/bin/python3 - "$out/runs/$1.json" "$1" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 lat = r["latency_ns"]
@@ -89,11 +142,97 @@ print(f"  {sys.argv[2]:<28} {r['requests_per_s']:>12,.0f} req/s {r['goodput_gbit
 PY
 }
 
+# Case f: testpmd's io forwarding of 64-byte frames, first sent by
+# --tx-first, on one forwarding lcore. net_ring: two ports in one process,
+# each looping back into itself. memif, vhost: two processes, the second
+# sends first; each forwards what it gets back to the other.
+testpmd_ceiling() { # PMD
+  local pmd=$1 name=f-$1 tag=synack-bench-$$-tp-$1
+  local opts="--forward-mode=io --stats-period 1 --nb-cores=1 --total-num-mbufs=16384 --record-core-cycles"
+  local log=$out/runs/$name.log
+  if [ "$pmd" = ring ]; then
+    # shellcheck disable=SC2086
+    timeout -s INT $((secs + 2)) dpdk-testpmd -l 0,1 --no-pci --no-huge --no-shconf -m 512 \
+      --vdev=net_ring0 --vdev=net_ring1 --log-level=lib.*:error -- $opts --tx-first >"$log" 2>&1 || true
+  else
+    local sock=/tmp/$tag.sock first second extra=""
+    if [ "$pmd" = memif ]; then
+      first="net_memif0,role=server,socket=$sock"; second="net_memif0,role=client,socket=$sock"
+    else
+      first="net_vhost0,iface=$sock,queues=1"; second="net_virtio_user0,path=$sock,queues=1"; extra=--single-file-segments
+    fi
+    # shellcheck disable=SC2086
+    timeout -s INT $((secs + 3)) dpdk-testpmd -l 0,1 --main-lcore 0 --no-pci --file-prefix "$tag-1" -m 160 \
+      "--vdev=$first" --log-level=lib.*:error -- $opts >"$out/runs/$name.first.log" 2>&1 &
+    local one=$!
+    sleep 1
+    # shellcheck disable=SC2086
+    timeout -s INT $((secs + 2)) dpdk-testpmd -l 0,1 --main-lcore 1 --no-pci --file-prefix "$tag-2" -m 160 $extra \
+      "--vdev=$second" --log-level=lib.*:error -- $opts --tx-first >"$log" 2>&1 || true
+    wait "$one" 2>/dev/null || true # (testpmd's memif may crash as its peer leaves: the figures are in already)
+    rm -f /dev/hugepages/"$tag"-* "$sock"
+    rm -rf /var/run/dpdk/"$tag"-1 /var/run/dpdk/"$tag"-2
+  fi
+  if /usr/bin/python3 bench/testpmd_stats.py "$log" >"$out/runs/$name.ceiling.json"; then
+    /usr/bin/python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))
+print("  {:<28} {:>12,} packets/s  {} cycles/packet".format(sys.argv[2], r["rx_pps"], r["cycles_per_packet"]))' \
+      "$out/runs/$name.ceiling.json" "$name"
+  else
+    echo "  $name: testpmd gave no figures (see $log)" >&2
+    rm -f "$out/runs/$name.ceiling.json"
+  fi
+}
+
+# Case a's instructions per request: valgrind --tool=callgrind on a fixed
+# count of requests, counted over the measured phase only (synack-bench
+# zeroes and dumps callgrind's counts there): the figure to compare between
+# commits, where timings are too noisy.
+instructions() {
+  local n=$1 name=a-callgrind
+  if ! command -v valgrind >/dev/null; then
+    echo "  $name: valgrind is not installed; skipped" >&2
+    return 0
+  fi
+  local cg=$out/runs/$name.out
+  # shellcheck disable=SC2046
+  timeout 600 valgrind --tool=callgrind --callgrind-out-file="$cg" "$bench" $(eal 0) -- pair --workload rps \
+    --connections 64 --count "$n" --warmup 0.5 --duration 600 --mbufs 8192 >"$out/runs/$name.log" 2>&1 || true
+  /usr/bin/python3 - "$cg.1" "$out/runs/$name.log" "$out/runs/$name.callgrind.json" <<'PY'
+import json, re, sys
+dump, log, dest = sys.argv[1:4]
+ir = int(re.search(r"^summary: (\d+)", open(dump).read(), re.M).group(1))
+run = json.loads([l for l in open(log) if l.startswith("{")][-1])
+out = {"instructions": ir, "requests": run["requests"], "instructions_per_request": ir / run["requests"]}
+json.dump(out, open(dest, "w"))
+print(f"  a-callgrind                  {out['instructions_per_request']:>12,.0f} instructions/request "
+      f"(both engines and the workload, 64 connections, {out['requests']} requests)")
+PY
+  rm -f "$cg" "$cg".*
+}
+
 started=$(date +%s)
 echo "synack bench: cases ${cases[*]}, $secs s per run after $warm s of warm-up, results in $out"
 peak=()
 for c in "${cases[@]}"; do
+  if [ "$c" = f ]; then
+    echo "case f (dpdk-testpmd, io forwarding of 64-byte frames, one forwarding core)"
+    testpmd_ceiling ring
+    if [ "${free_pages:-0}" -ge 192 ] && [ "$cpus" -ge 2 ]; then
+      testpmd_ceiling memif
+      [ $quick -eq 1 ] || testpmd_ceiling vhost
+    fi
+    continue
+  fi
   echo "case $c ($(stack_of "$c"), lcores $(lcores_of "$c"))"
+  if [ "$c" = cm ] || [ "$c" = cv ]; then
+    for n in "${conns[@]}"; do
+      [ "$n" -le 1024 ] || continue # one server port: the client's ephemeral range
+      two_process "$c" "$c-rps-$n" --connect 198.18.9.2:5001 --workload rps --connections "$n"
+    done
+    two_process "$c" "$c-cps" --connect 198.18.9.2:5002 --workload cps --connections 64 --close-first server
+    two_process "$c" "$c-bulk-1" --connect 198.18.9.2:5003 --workload bulk --connections 1
+    continue
+  fi
   for n in "${conns[@]}"; do
     max=$(( n > 16384 ? n : 16384 ))
     mbufs=$(( n > 16384 ? 4 * n : 65535 ))
@@ -103,6 +242,9 @@ for c in "${cases[@]}"; do
   for n in "${bulk_conns[@]}"; do
     run "$c-bulk-$n" "$c" --workload bulk --connections "$n"
   done
+  if [ "$c" = a ]; then
+    instructions $((quick ? 5000 : 20000))
+  fi
   if [ "$c" = a ] || [ "$c" = d ]; then
     # Open loop at fractions of this case's closed-loop rate at 64 connections.
     ref=$out/runs/$c-rps-64.json

@@ -2,8 +2,12 @@
 # The main job, on a machine with no spare NIC: synack-bench serves echo on
 # an AF_PACKET port bound to one end of a veth pair; the other end sits in a
 # network namespace made here, where the Linux kernel pings it and talks TCP
-# to it (scripts/demo_client.py). Everything made here is removed on exit,
-# however it ends. Safe to run again.
+# to it (scripts/demo_client.py). Then a side-by-side on this machine's
+# first core: 64-byte requests over 64 connections, about 10 s each, synack
+# (client and server engines in one process, joined by net_ring ports)
+# against Linux (the same workload code over sockets on loopback); both
+# figures, the ratio, and a plot (bench/report.py). Everything made here is
+# removed on exit, however it ends. Safe to run again.
 # Usage: scripts/demo.sh        (as root: it creates a namespace and a veth pair)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -60,4 +64,29 @@ server=
 echo "synack-bench's summary:"
 tail -n +$((started + 1)) "$log"
 rm -f "$log"
-exit $status
+[ $status -eq 0 ] || exit $status
+
+# The side-by-side: the same workload on one core, synack then Linux.
+out=bench/results/demo-$(date -u +%Y-%m-%dT%H-%M-%SZ)
+mkdir -p "$out/runs"
+secs=${SYNACK_DEMO_SECONDS:-10}
+echo
+echo "Side by side on core 0: 64-byte requests, 64 connections, closed loop, $secs s each (1 s warm-up)"
+for c in a d; do
+  stack=synack; [ $c = a ] || stack=kernel
+  build/app/synack-bench/synack-bench -l 0 --no-pci --no-huge --no-shconf --no-telemetry -m 1024 \
+    --log-level=lib.*:error -- pair --stack $stack --workload rps --connections 64 --warmup 1 \
+    --duration "$secs" >"$out/runs/$c-rps-64.log" 2>&1
+  tail -n 1 "$out/runs/$c-rps-64.log" >"$out/runs/$c-rps-64.json"
+done
+/usr/bin/python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+s, k = (json.load(open(f"{out}/runs/{c}-rps-64.json")) for c in ("a", "d"))
+for name, r in (("synack", s), ("Linux", k)):
+    lat = r["latency_ns"]
+    print(f"  {name:<7} {r['requests_per_s']:>10,.0f} requests/s  p50 {lat['p50']/1e3:8.1f} us  "
+          f"p99 {lat['p99']/1e3:8.1f} us  {r['cycles_per_request']:8,.0f} cycles/request")
+print(f"  synack/Linux: {s['requests_per_s'] / k['requests_per_s']:.2f}x")
+PY
+/usr/bin/python3 bench/report.py "$out" >/dev/null && echo "  plot: $out/rps_by_connections.png (scripts/bench.sh runs the whole matrix)"

@@ -19,6 +19,18 @@
 #include <cstring>
 #include <thread>
 
+// Under valgrind --tool=callgrind, the counts start at the measured phase
+// and are dumped at its end (scripts/bench.sh: instructions per request).
+// Without valgrind's header, or outside valgrind, these do nothing.
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define SYNACK_CALLGRIND_ZERO() CALLGRIND_ZERO_STATS
+#define SYNACK_CALLGRIND_DUMP() CALLGRIND_DUMP_STATS_AT("measured")
+#else
+#define SYNACK_CALLGRIND_ZERO() ((void)0)
+#define SYNACK_CALLGRIND_DUMP() ((void)0)
+#endif
+
 namespace synack::bench {
 
 namespace {
@@ -38,6 +50,12 @@ struct Shared {
     std::uint64_t measure_start = 0;         // ns, written by lane 0
     std::uint64_t measure_end = 0;
 };
+
+/// Whether the run ends when the clients are done (--count, or bulk with
+/// --bytes) rather than after --duration.
+bool finite(const Options& o) {
+    return o.count != 0 || (o.workload == Workload::bulk && o.source_bytes != 0 && o.role != Role::server);
+}
 
 void take_glimpse(Lane& lane) {
     Lane::Glimpse g;
@@ -88,9 +106,9 @@ void steer(Shared& s, std::uint64_t now) {
         s.measure_start = now;
         s.phase.store(measuring);
     } else if (phase == measuring) {
-        const bool timed_out = s.o.count == 0 && s.o.duration_s > 0 &&
+        const bool timed_out = !finite(s.o) && s.o.duration_s > 0 &&
                                now - s.measure_start >= static_cast<std::uint64_t>(s.o.duration_s * 1e9);
-        if (timed_out || (s.o.count != 0 && clients_done)) {
+        if (timed_out || (finite(s.o) && clients_done)) {
             s.measure_end = now;
             s.phase.store(stopping);
         }
@@ -98,13 +116,12 @@ void steer(Shared& s, std::uint64_t now) {
 }
 
 void run_lane(Shared& s, Lane& lane, bool main) {
-    int seen = warming;
+    int seen = s.phase.load();
     bool done_told = false;
     std::uint64_t next_glimpse = 0;
     std::uint64_t next_line = ms * 1000;
     std::uint64_t last_line = 0;
     Lane::Glimpse last;
-    std::uint64_t cycles_start = 0;
     // Kernel parts: wait when idle (Part::wait_fd); any other part, spin.
     std::vector<pollfd> waits;
     // A wait ends when asked, not up to 50 us later (the default timer slack).
@@ -117,7 +134,7 @@ void run_lane(Shared& s, Lane& lane, bool main) {
         }
     }
     const auto has_client = std::any_of(lane.parts.begin(), lane.parts.end(), [](const auto& p) { return p->is_client(); });
-    if (!has_client || s.o.count == 0) {
+    if (!has_client || !finite(s.o)) {
         s.lanes_done.fetch_add(1);
         done_told = true;
     }
@@ -126,14 +143,20 @@ void run_lane(Shared& s, Lane& lane, bool main) {
         const int phase = s.phase.load(std::memory_order_relaxed);
         if (phase != seen) {
             if (phase == measuring || (phase == stopping && seen == warming)) {
+                if (main) {
+                    SYNACK_CALLGRIND_ZERO();
+                }
                 for (auto& p : lane.parts) {
                     p->reset_stats();
                 }
                 lane.packets = 0;
                 lane.busy_cycles = 0;
-                cycles_start = rte_get_tsc_cycles();
+                lane.cycles_start = rte_get_tsc_cycles();
             }
             if (phase == stopping) {
+                if (main) {
+                    SYNACK_CALLGRIND_DUMP();
+                }
                 break;
             }
             seen = phase;
@@ -179,7 +202,7 @@ void run_lane(Shared& s, Lane& lane, bool main) {
             }
         }
     }
-    lane.cycles = rte_get_tsc_cycles() - cycles_start;
+    lane.cycles = rte_get_tsc_cycles() - lane.cycles_start;
     // Stop: clients reset what is open, servers close; a moment for the
     // last segments to go, passing over every part (a pair's other side too).
     for (auto& p : lane.parts) {
@@ -238,6 +261,14 @@ std::string latency_json(const Histogram& h) {
 int run_lanes(const Options& o, std::vector<std::unique_ptr<Lane>>& lanes, const std::atomic<bool>& interrupted,
               const std::function<std::string()>& extra_json) {
     Shared s{o, lanes, interrupted};
+    if (o.warmup_s <= 0) {
+        // No warm-up: everything counts, from before the first connect.
+        s.phase.store(measuring);
+        s.measure_start = s.clock.now();
+        for (auto& lane : lanes) {
+            lane->cycles_start = rte_get_tsc_cycles();
+        }
+    }
     for (auto& lane : lanes) { // servers first: a pair's client connects at once
         for (auto& p : lane->parts) {
             if (!p->is_client()) {

@@ -64,6 +64,7 @@ struct Lane {
     std::mutex mutex;
     Glimpse glimpse;
     // Read after the lanes are joined.
+    std::uint64_t cycles_start = 0;
     std::uint64_t cycles = 0;      // in the measured phase
     std::uint64_t busy_cycles = 0; // of passes that moved packets
     std::uint64_t packets = 0;

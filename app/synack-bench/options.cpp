@@ -295,7 +295,7 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         ("gateway", po::value<std::string>(), "next hop for addresses off the link (an address on it)")
         ("listen", po::value<std::vector<std::string>>()->multitoken(), "TCP ports to serve, PORT or PORT:MODE (default 5001)")
         ("port-id", po::value<std::string>()->default_value("0"), "the ethdev port")
-        ("bytes", po::value<std::string>(), "source mode: bytes to send per connection (default 1 GiB)")
+        ("bytes", po::value<std::string>(), "source mode: bytes to send per connection (default 1 GiB; 0: until the peer closes); client: the stream's length (default 1 MiB), bulk: bytes per connection (default: until --duration ends)")
         ("duration", po::value<std::string>(), "seconds to run, after the warm-up (default: until SIGINT or SIGTERM; pair: 10)")
         ("warmup", po::value<std::string>(), "client: seconds to run first, not counted (default 0)")
         ("mbufs", po::value<std::string>(), "data mbufs, split between the RX queues' pools (default 65535)")
@@ -542,6 +542,9 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         }
         o.client_closes = c == "client";
     }
+    if (o.workload == Workload::bulk && vm.count("bytes") == 0) {
+        o.source_bytes = 0; // bulk runs for --duration unless --bytes is given
+    }
     if (o.role == Role::pair && vm.count("listen") == 0) {
         // A port for every 25,000 connections: one peer port gives the
         // client only its ephemeral range (32768-60999) of connections.
@@ -549,9 +552,6 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
         o.listen.clear();
         for (std::uint32_t i = 0; i < ports; ++i) {
             o.listen.push_back(ListenSpec{static_cast<std::uint16_t>(5001 + i), pair_server_mode(o)});
-        }
-        if (o.workload == Workload::bulk && o.direction != Direction::up && vm.count("bytes") == 0) {
-            o.source_bytes = 0; // the server sends until the client closes
         }
     }
     return o;

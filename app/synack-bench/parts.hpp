@@ -64,7 +64,9 @@ public:
         return moved;
     }
     void stop() override { workload_.stop(); }
-    bool done() const noexcept override { return count_ != 0 && workload_.stats().requests >= count_; }
+    bool done() const noexcept override {
+        return (count_ != 0 && workload_.stats().requests >= count_) || workload_.transfers_done();
+    }
     void reset_stats() override { workload_.reset_stats(); }
     WorkloadStats stats() const override { return workload_.stats(); }
     const Histogram* latency() const noexcept override { return &workload_.latency(); }

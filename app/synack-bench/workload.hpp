@@ -6,7 +6,9 @@
 //
 // Clients: rps (requests and responses over N connections, closed loop or
 // open loop at a fixed rate), cps (connect, one request and response,
-// close), bulk (goodput one way or both). Servers: per listening port,
+// close), bulk (goodput one way or both; with --bytes, that many bytes
+// each way per connection, checked against the stream, then the
+// connection ends). Servers: per listening port,
 // echo, sink, source, rr, hold (ServerMode).
 //
 // A Stack offers, for a Handle naming a connection (stale ones detected):
@@ -144,7 +146,7 @@ public:
                 }
             }
         }
-        if (!stopping_ && open_ < target_) {
+        if (!stopping_ && open_ + finished_ < target_) {
             open_more(now); // cps: one ended; or a connect was refused for want of a port
         }
     }
@@ -174,6 +176,8 @@ public:
     }
     const Histogram& latency() const noexcept { return latency_; }
     std::uint32_t open_connections() const noexcept { return open_; }
+    /// Bulk with --bytes: every connection's transfer is over.
+    bool transfers_done() const noexcept { return finished_ == target_; }
     /// Open loop: when the next request is due (now, if some wait for a
     /// connection); nullopt in closed loop.
     std::optional<std::uint64_t> next_due() const noexcept {
@@ -190,6 +194,7 @@ private:
         bool connected = false;
         bool peer_closed = false;
         bool queued_idle = false;
+        bool shut = false; // bulk: FIN sent after --bytes
         std::uint64_t started = 0;  // cps: when connect() was called
         std::uint64_t sent = 0;     // stream offset of what the stack took
         std::uint64_t owed = 0;     // request bytes not yet taken by the stack
@@ -202,7 +207,7 @@ private:
     };
 
     void open_more(std::uint64_t now) {
-        while (open_ < target_) {
+        while (open_ + finished_ < target_) {
             const auto h = stack_.connect();
             if (!h) {
                 ++stats_.connect_errors;
@@ -268,7 +273,9 @@ private:
         case Workload::cps: issue(c, c.started, now); break;
         case Workload::bulk:
             if (o_.direction != Direction::down) {
-                c.owed = UINT64_MAX; // as much as the stack takes, until the end
+                // --bytes of the stream, then FIN; or as much as the stack
+                // takes until the run ends.
+                c.owed = o_.source_bytes != 0 ? o_.source_bytes : UINT64_MAX;
                 flush(c);
             }
             break;
@@ -306,15 +313,37 @@ private:
             }
         }
         stack_.want_write(c.h, false);
+        if (o_.workload == Workload::bulk && o_.direction != Direction::down && !c.shut) {
+            stack_.shutdown(c.h); // all of --bytes queued: FIN after it
+            c.shut = true;
+            end_transfer_if_over(c);
+        }
+    }
+
+    /// Bulk with --bytes: once ours are queued (FIN after them) and the
+    /// peer's have all come (its FIN), the connection is done.
+    void end_transfer_if_over(Conn& c) {
+        if (c.live && c.peer_closed && (c.shut || o_.direction == Direction::down)) {
+            stack_.close(c.h);
+            c.live = false;
+            --open_;
+            ++stats_.requests;
+            ++finished_;
+        }
     }
 
     void on_readable(Conn& c, std::uint64_t now) {
+        if (o_.workload == Workload::bulk) {
+            // Checked against the stream: bulk down is also a test of the path.
+            const Checked got = stack_.check(c.h, c.received, nullptr);
+            c.received += got.bytes;
+            stats_.bytes_in += got.bytes;
+            stats_.pattern_errors += got.errors;
+            return;
+        }
         const std::uint32_t n = stack_.discard(c.h);
         c.received += n;
         stats_.bytes_in += n;
-        if (o_.workload == Workload::bulk) {
-            return;
-        }
         c.partial += n;
         while (c.in_flight > 0 && c.partial >= o_.response_size) {
             c.partial -= o_.response_size;
@@ -345,6 +374,10 @@ private:
             finish(c);
             return;
         }
+        if (o_.workload == Workload::bulk && o_.source_bytes != 0) {
+            end_transfer_if_over(c); // or when the last of ours is queued
+            return;
+        }
         // The server ended a connection the workload still wanted.
         stack_.close(c.h);
         c.live = false;
@@ -364,6 +397,7 @@ private:
     std::uint32_t target_;
     double rate_;
     std::uint32_t open_ = 0;
+    std::uint32_t finished_ = 0; // bulk with --bytes: connections whose transfer is over (not replaced)
     bool stopping_ = false;
     std::vector<Conn> conns_; // by slot
     std::optional<OpenLoopSchedule> schedule_;
