@@ -23,8 +23,10 @@ CASES = {
     "d2": "Linux, 2 cores (loopback)",
     "cm": "synack, 2 processes over memif",
     "cv": "synack, 2 processes over virtio-user/vhost",
+    "e": "Linux client to synack server, veth + AF_PACKET",
+    "el": "Linux client to Linux server, veth",
 }
-KERNEL_OF = {"a": "d", "b": "d2", "cm": "d2", "cv": "d2"}
+KERNEL_OF = {"a": "d", "b": "d2", "cm": "d2", "cv": "d2", "e": "el"}
 
 
 def load_ceilings(folder):
@@ -39,7 +41,7 @@ PMD_OF = {"a": "ring", "b": "ring", "cm": "memif", "cv": "vhost"}
 def load(folder):
     runs = {}
     for f in sorted((folder / "runs").glob("*.json")):
-        if f.name.endswith(".ceiling.json"):
+        if f.name.endswith((".ceiling.json", ".callgrind.json")):
             continue
         try:
             runs[f.stem] = json.loads(f.read_text())
@@ -126,10 +128,11 @@ def table(rows, ceilings):
 def plots(folder, runs, rows):
     made = []
     # Requests/s against connections.
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 4.5))
     for case, label in CASES.items():
+        # A run that moved nothing (no figure) is left out, not drawn as 0.
         pts = sorted((int(r["workload"].split("-")[1]), r["figure"]) for r in rows
-                     if r["case"] == case and r["workload"].startswith("rps-"))
+                     if r["case"] == case and r["workload"].startswith("rps-") and r["figure"] > 0)
         if pts:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=label)
     ax.set_xscale("log")
@@ -137,7 +140,7 @@ def plots(folder, runs, rows):
     ax.set_ylabel("64-byte requests/s")
     ax.set_title("Requests per second against open connections")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     fig.savefig(folder / "rps_by_connections.png", dpi=110)
     plt.close(fig)

@@ -13,11 +13,15 @@
 #         cm: synack client and synack server, two processes (one core
 #             each) over memif; cv: the same over virtio-user talking to a
 #             vhost-user port (both need hugepages: scripts/setup.sh)
+#         e: a Linux client (synack-bench --stack kernel, in a network
+#            namespace, CPU 0) to a synack server on the AF_PACKET end of a
+#            veth pair (CPU 1); el: the same client to a Linux server on
+#            that end (--stack kernel): the comparison on the same path
 #         f: the ceiling: dpdk-testpmd forwarding 64-byte frames (io mode,
 #            one forwarding core) over the PMDs of a (net_ring) and, with
 #            hugepages, of cm and cv (two processes)
-#   (default: a b d d2 cm cv f; --quick: a d cm f with shorter runs and
-#    fewer points, about two minutes)
+#   (default: a b d d2 cm cv e el f; --quick: a d cm e el f with shorter
+#    runs and fewer points, about two minutes; e and el need root)
 # Workloads per case: 64-byte requests/s at 1, 64, 1,024, 16,384 and
 # 100,000 connections; connections/s (one 64-byte request and answer, the
 # server closes first); bulk goodput over 1 and 64 connections; and for a
@@ -36,13 +40,13 @@ cases=()
 for a in "$@"; do
   case "$a" in
     --quick) quick=1 ;;
-    a|b|d|d2|cm|cv|f) cases+=("$a") ;;
+    a|b|d|d2|cm|cv|e|el|f) cases+=("$a") ;;
     -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
-    *) echo "scripts/bench.sh: unknown case or option '$a' (cases: a b d d2 cm cv f; --quick)" >&2; exit 2 ;;
+    *) echo "scripts/bench.sh: unknown case or option '$a' (cases: a b d d2 cm cv e el f; --quick)" >&2; exit 2 ;;
   esac
 done
 if [ ${#cases[@]} -eq 0 ]; then
-  if [ $quick -eq 1 ]; then cases=(a d cm f); else cases=(a b d d2 cm cv f); fi
+  if [ $quick -eq 1 ]; then cases=(a d cm e el f); else cases=(a b d d2 cm cv e el f); fi
 fi
 cpus=$(nproc)
 free_pages=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
@@ -51,7 +55,11 @@ for c in "${cases[@]}"; do
     echo "scripts/bench.sh: case $c needs 192 free 2 MiB hugepages ($free_pages free): scripts/setup.sh reserves them" >&2
     exit 2
   fi
-  if { [ "$c" = b ] || [ "$c" = d2 ] || [ "$c" = cm ] || [ "$c" = cv ]; } && [ "$cpus" -lt 2 ]; then
+  if { [ "$c" = e ] || [ "$c" = el ]; } && [ "$(id -u)" -ne 0 ]; then
+    echo "scripts/bench.sh: case $c makes a network namespace: run it as root" >&2
+    exit 2
+  fi
+  if { [ "$c" = b ] || [ "$c" = d2 ] || [ "$c" = cm ] || [ "$c" = cv ] || [ "$c" = e ] || [ "$c" = el ]; } && [ "$cpus" -lt 2 ]; then
     echo "scripts/bench.sh: case $c needs two CPUs; this machine has $cpus" >&2
     exit 2
   fi
@@ -76,8 +84,76 @@ mkdir -p "$out/runs"
 eal() { # lcores
   echo "-l $1 --no-pci --no-huge --no-shconf --no-telemetry -m 4096 --log-level=lib.*:error"
 }
-lcores_of() { case "$1" in a|d) echo 0 ;; b|d2|cm|cv) echo 0,1 ;; esac; }
-stack_of() { case "$1" in a|b|cm|cv) echo synack ;; d|d2) echo kernel ;; esac; }
+lcores_of() { case "$1" in a|d) echo 0 ;; b|d2|cm|cv|e|el) echo 0,1 ;; esac; }
+stack_of() { case "$1" in a|b|cm|cv|e) echo synack ;; d|d2|el) echo kernel ;; esac; }
+
+# Case e and el: one namespace and veth pair, made here and removed however
+# the script ends. The server (synack on AF_PACKET, or Linux with the
+# address on that end) on CPU 1; the Linux client in the namespace on CPU 0.
+veth_ns=
+veth_if=
+veth_cleanup() {
+  [ -z "$veth_if" ] || ip link del "$veth_if" 2>/dev/null || true
+  [ -z "$veth_ns" ] || ip netns del "$veth_ns" 2>/dev/null || true
+}
+trap veth_cleanup EXIT
+veth_setup() {
+  [ -z "$veth_ns" ] || return 0
+  veth_ns=synack-bench-$$
+  veth_if=sbench$$a
+  local peer=sbench$$b
+  veth_net=198.18.$(( $$ % 200 + 20 ))
+  ip netns add "$veth_ns"
+  ip link add "$veth_if" type veth peer name "$peer"
+  ip link set "$peer" netns "$veth_ns"
+  ip link set "$veth_if" up
+  ip -n "$veth_ns" link set lo up
+  ip -n "$veth_ns" link set "$peer" up
+  ip -n "$veth_ns" addr add "$veth_net.1/24" dev "$peer"
+  # AF_PACKET would otherwise receive unfinished checksums.
+  ethtool -K "$veth_if" tx off >/dev/null 2>&1 || true
+  ip netns exec "$veth_ns" ethtool -K "$peer" tx off >/dev/null 2>&1 || true
+}
+veth_case() { # CASE: the workloads of e (synack server) or el (Linux server)
+  local c=$1 server srvlog=$out/runs/$1.server.log
+  veth_setup
+  local listen="--listen 5001:echo 5002:rr 5003:sink --close-first server --max-connections 4096"
+  if [ "$c" = e ]; then
+    ip addr flush dev "$veth_if"
+    # shellcheck disable=SC2086
+    "$bench" -l 1 --no-pci --no-huge --no-shconf --no-telemetry -m 1024 --log-level=lib.*:error \
+      "--vdev=net_af_packet0,iface=$veth_if" -- server --ip "$veth_net.2/24" $listen >"$srvlog" 2>&1 &
+  else
+    ip addr add "$veth_net.2/24" dev "$veth_if"
+    # shellcheck disable=SC2086
+    "$bench" -l 1 --no-pci --no-huge --no-shconf --no-telemetry -m 256 --log-level=lib.*:error \
+      -- server --stack kernel --ip "$veth_net.2/24" $listen >"$srvlog" 2>&1 &
+  fi
+  server=$!
+  for _ in $(seq 100); do grep -q listening "$srvlog" 2>/dev/null && break; sleep 0.1; done
+  local n
+  for n in 1 64; do
+    veth_client "$c-rps-$n" 5001 --workload rps --connections "$n"
+  done
+  veth_client "$c-cps" 5002 --workload cps --connections 64 --close-first server
+  veth_client "$c-bulk-1" 5003 --workload bulk --connections 1
+  kill -INT "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  ip addr flush dev "$veth_if"
+}
+veth_client() { # NAME PORT ARGS...
+  local name=$1 port=$2
+  shift 2
+  ip netns exec "$veth_ns" timeout 120 "$bench" -l 0 --no-pci --no-huge --no-shconf --no-telemetry -m 256 \
+    --log-level=lib.*:error -- client --stack kernel --connect "$veth_net.2:$port" --warmup "$warm" \
+    --duration "$secs" "$@" >"$out/runs/$name.log" 2>&1 || true
+  if tail -n 1 "$out/runs/$name.log" | grep -q '^{'; then
+    tail -n 1 "$out/runs/$name.log" >"$out/runs/$name.json"
+    show "$name"
+  else
+    echo "  $name: synack-bench failed (see $out/runs/$name.log)" >&2
+  fi
+}
 
 # Case c: a synack-bench server on lcore 1 and a client on lcore 0, two
 # processes joined by a virtual PMD, each with hugepages of its own prefix.
@@ -223,7 +299,11 @@ for c in "${cases[@]}"; do
     fi
     continue
   fi
-  echo "case $c ($(stack_of "$c"), lcores $(lcores_of "$c"))"
+  echo "case $c ($(stack_of "$c") server, lcores $(lcores_of "$c"))"
+  if [ "$c" = e ] || [ "$c" = el ]; then
+    veth_case "$c"
+    continue
+  fi
   if [ "$c" = cm ] || [ "$c" = cv ]; then
     for n in "${conns[@]}"; do
       [ "$n" -le 1024 ] || continue # one server port: the client's ephemeral range

@@ -395,6 +395,9 @@ struct Flow {
     // The engine's side, from the frames it sent.
     bool syn_seen = false;
     Seq32 iss;
+    // The ISSs of the latest SYNs and SYN-ACKs seen, newest last (a ring).
+    std::array<Seq32, 4> recent_iss{};
+    std::size_t recent_count = 0;
     Seq32 snd_max;  // highest SEQ + LEN seen
     Seq32 last_ack; // the ACK field of its latest segment (its RCV.NXT)
     std::uint32_t ts_val = 0;
@@ -1706,6 +1709,7 @@ private:
         }
         f.syn_seen = true;
         f.iss = seg.seq();
+        f.recent_iss[f.recent_count++ % f.recent_iss.size()] = seg.seq();
         // A SYN queued before the loss may be older than what was lost.
         if (frames_out_ > loss_mark_) {
             f.uncertain = false;
@@ -1725,7 +1729,22 @@ private:
             }
         }
         // Nothing beyond SYN, the data handed over and FIN: SND.MAX <= ISS + 2 + given.
-        const std::uint32_t end = (seq + seg.seg_len()) - f.iss;
+        std::uint32_t end = (seq + seg.seg_len()) - f.iss;
+        if (end > max_given + 2) {
+            // A SYN-ACK of a half-open incarnation that ended (a RST, a new
+            // SYN) may leave the queue after the connection that replaced
+            // it was set up, when drains come late: like a segment delayed
+            // on the wire. The segment then belongs to an ISS seen before.
+            for (std::size_t k = 0; k < std::min(f.recent_count, f.recent_iss.size()); ++k) {
+                const Seq32 other = f.recent_iss[k];
+                const auto end_other = static_cast<std::uint32_t>((seq + seg.seg_len()) - other);
+                if (end_other <= max_given + 2) {
+                    f.iss = other;
+                    end = end_other;
+                    break;
+                }
+            }
+        }
         ENGINE_CHECK(end <= max_given + 2,
                      "segment seq=%u len=%u ends %u past ISS %u, with %" PRIu64
                      " bytes handed over",
