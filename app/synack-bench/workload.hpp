@@ -18,7 +18,7 @@
 //   std::optional<Handle> connect()       to the target; nullopt: none now
 //   void poll_events(f(Handle, StackEvent, bool clean))
 //   std::uint32_t discard(Handle)         reads and drops what arrived
-//   Checked check(Handle, offset, Sha256*) reads, compares with the stream
+//   Checked check(Handle, offset, Sha256*) reads all that arrived, compares it with the stream
 //   std::uint32_t write(Handle, offset, n) queues stream bytes; how many
 //   std::uint32_t echo(Handle)            sends back what arrived; bytes echoed
 //   void want_write(Handle, bool)         a writable event is wanted
