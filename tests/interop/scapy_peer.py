@@ -305,11 +305,14 @@ class Sniffer:
                 self.cond.wait(left)
 
     def wait_quiet(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
-        """Waits until no matching segment has come for `quiet` seconds."""
-        deadline = time.monotonic() + timeout
+        """Waits until no matching segment has come for `quiet` seconds (and
+        at least `quiet` seconds when none has come yet: the sniffing thread
+        may still be behind with frames already on the wire)."""
+        start = time.monotonic()
+        deadline = start + timeout
         with self.cond:
             while True:
-                last = self.segments[-1].time if self.segments else 0.0
+                last = self.segments[-1].time if self.segments else start
                 now = time.monotonic()
                 if now - last >= quiet:
                     return
