@@ -91,22 +91,6 @@ struct WorkloadStats {
     WorkloadStats& operator+=(const WorkloadStats& o) noexcept;
 };
 
-/// Per-connection state kept by slot, grown as slots appear.
-template <typename T>
-class SlotTable {
-public:
-    T& operator[](std::size_t slot) {
-        if (slot >= items_.size()) {
-            items_.resize(std::max<std::size_t>(slot + 1, items_.size() * 2));
-        }
-        return items_[slot];
-    }
-    void reserve(std::size_t n) { items_.resize(std::max(n, items_.size())); }
-
-private:
-    std::vector<T> items_;
-};
-
 /// The client side of a workload, on one run loop.
 template <typename Stack>
 class ClientWorkload {
