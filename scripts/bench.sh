@@ -273,11 +273,13 @@ instructions() {
   # shellcheck disable=SC2046
   timeout 600 valgrind --tool=callgrind --callgrind-out-file="$cg" "$bench" $(eal 0) -- pair --workload rps \
     --connections 64 --count "$n" --warmup 0.5 --duration 600 --mbufs 8192 >"$out/runs/$name.log" 2>&1 || true
-  /usr/bin/python3 - "$cg.1" "$out/runs/$name.log" "$out/runs/$name.callgrind.json" <<'PY'
+  /usr/bin/python3 - "$cg.1" "$out/runs/$name.log" "$out/runs/$name.callgrind.json" <<'PY' || true
 import json, re, sys
 dump, log, dest = sys.argv[1:4]
 ir = int(re.search(r"^summary: (\d+)", open(dump).read(), re.M).group(1))
 run = json.loads([l for l in open(log) if l.startswith("{")][-1])
+if run["requests"] == 0:
+    sys.exit(f"  a-callgrind: no request was measured (see {log})")
 out = {"instructions": ir, "requests": run["requests"], "instructions_per_request": ir / run["requests"]}
 json.dump(out, open(dest, "w"))
 print(f"  a-callgrind                  {out['instructions_per_request']:>12,.0f} instructions/request "

@@ -183,8 +183,11 @@ void run_lane(Shared& s, Lane& lane, bool main) {
                 ppoll(waits.data(), waits.size(), &t, nullptr);
             }
         }
-        if (!done_told && std::all_of(lane.parts.begin(), lane.parts.end(),
-                                      [](const auto& p) { return !p->is_client() || p->done(); })) {
+        // Done counts in the measured phase only: the warm-up's requests
+        // were forgotten.
+        if (!done_told && seen == measuring &&
+            std::all_of(lane.parts.begin(), lane.parts.end(),
+                        [](const auto& p) { return !p->is_client() || p->done(); })) {
             s.lanes_done.fetch_add(1);
             done_told = true;
         }
