@@ -123,7 +123,8 @@ public:
                 Conn& c = conns_[idle_.back()];
                 idle_.pop_back();
                 c.queued_idle = false;
-                if (c.live && c.connected) {
+                // (The slot may hold a newer connection than the one queued.)
+                if (c.live && c.connected && c.in_flight < c.intended.size()) {
                     issue(c, backlog_.front(), now);
                     backlog_.pop_front();
                     mark_idle_if_room(c);
