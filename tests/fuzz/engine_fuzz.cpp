@@ -398,6 +398,9 @@ struct Flow {
     // The ISSs of the latest SYNs and SYN-ACKs seen, newest last (a ring).
     std::array<Seq32, 4> recent_iss{};
     std::size_t recent_count = 0;
+    // A connection on this tuple was reported connected when this many
+    // frames had been queued: what comes after may be another incarnation.
+    std::optional<std::uint64_t> renew_mark;
     Seq32 snd_max;  // highest SEQ + LEN seen
     Seq32 last_ack; // the ACK field of its latest segment (its RCV.NXT)
     std::uint32_t ts_val = 0;
@@ -1651,6 +1654,11 @@ private:
                      seg.header_len(), payload, tcfg().mss);
         const tcp::FourTuple tuple = tuple_of(seg.src_port(), ip.dst(), seg.dst_port());
         Flow& f = flows_[flow_of_tuple(tuple)];
+        if (f.renew_mark && frames_out_ > *f.renew_mark) {
+            f.renew_mark.reset(); // the first frame of a connection opened since (a cookie's)
+            f.ack_seen = false;
+            f.edge_seen = false;
+        }
         if (rst) {
             return; // its numbers may be the peer's (RFC 9293 section 3.10.7.1)
         }
@@ -1855,10 +1863,18 @@ private:
                      tcp::to_string(ev.kind));
         ENGINE_CHECK(!c.app_closed, "event %s after close()", tcp::to_string(ev.kind));
         switch (ev.kind) {
-        case tcp::ConnEvent::connected:
+        case tcp::ConnEvent::connected: {
             ENGINE_CHECK(!c.connected_event, "connected twice");
             c.connected_event = true;
+            // A connection opened from a SYN cookie begins an incarnation
+            // with no SYN-ACK of its own on the wire (the ACK of an old one
+            // sufficed, RFC 4987 section 3.6): what the flow's previous
+            // incarnation acknowledged says nothing of this one, from the
+            // first frame queued after this event on (older ones may still
+            // wait in the queue).
+            flows_[flow_of_tuple(c.tuple)].renew_mark = frames_out_ + engine_.tx_pending();
             break;
+        }
         case tcp::ConnEvent::closed:
             c.closed_event = true;
             ENGINE_CHECK(!engine_.state(c.id), "closed, and the connection is still there");
