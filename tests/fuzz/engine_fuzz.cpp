@@ -678,14 +678,17 @@ public:
             if (op != Op::frame && !burst_.empty()) {
                 // The held frames go in first, as a step of their own: the
                 // application hears what they did before it acts.
+                step_mark_ = frames_out_ + engine_.tx_pending();
                 flush_burst();
                 after_step();
             }
+            step_mark_ = frames_out_ + engine_.tx_pending();
             do_step(op);
             after_step();
         }
         ++current_step;
         current_op = "finish";
+        step_mark_ = frames_out_ + engine_.tx_pending();
         flush_burst();
         after_step();
         finish();
@@ -1870,9 +1873,9 @@ private:
             // with no SYN-ACK of its own on the wire (the ACK of an old one
             // sufficed, RFC 4987 section 3.6): what the flow's previous
             // incarnation acknowledged says nothing of this one, from the
-            // first frame queued after this event on (older ones may still
-            // wait in the queue).
-            flows_[flow_of_tuple(c.tuple)].renew_mark = frames_out_ + engine_.tx_pending();
+            // first frame queued in the step that opened it on (older ones
+            // may still wait in the queue).
+            flows_[flow_of_tuple(c.tuple)].renew_mark = step_mark_;
             break;
         }
         case tcp::ConnEvent::closed:
@@ -2034,6 +2037,7 @@ private:
     std::uint64_t frames_out_ = 0;
     std::uint64_t lost_ = 0;
     std::uint64_t loss_mark_ = 0; // frames_out_ of the last frame queued when a loss was seen
+    std::uint64_t step_mark_ = 0; // frames_out_ + the queue, as the current step began
     bool read_checks_ = true;
     std::array<wire::Bytes, 256> peek_{};
     // A frame the engine sent, copied out (one buffer for all inputs: no
