@@ -203,6 +203,14 @@ void KernelStack::ended(Handle h, bool reset) {
     ended_.push_back(Ended{h, reset});
 }
 
+void KernelStack::recv_stopped(Handle h, ssize_t n) {
+    if (n == 0) {
+        ended(h, false); // EOF
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        ended(h, true);
+    }
+}
+
 std::uint32_t KernelStack::discard(Handle h) {
     if (!current(h)) {
         return 0;
@@ -217,11 +225,7 @@ std::uint32_t KernelStack::discard(Handle h) {
             }
             continue;
         }
-        if (n == 0) {
-            ended(h, false);
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            ended(h, true);
-        }
+        recv_stopped(h, n);
         return total;
     }
 }
@@ -234,11 +238,7 @@ Checked KernelStack::check(Handle h, std::uint64_t offset, Sha256* hash) {
     for (;;) {
         const ssize_t n = recv(h.fd, scratch_.data(), scratch_.size(), MSG_DONTWAIT);
         if (n <= 0) {
-            if (n == 0) {
-                ended(h, false);
-            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                ended(h, true);
-            }
+            recv_stopped(h, n);
             return c;
         }
         const wire::Bytes got(scratch_.data(), static_cast<std::size_t>(n));
@@ -300,11 +300,7 @@ std::uint32_t KernelStack::echo(Handle h) {
         const ssize_t n = recv(h.fd, c.pending.data(), echo_buffer, MSG_DONTWAIT);
         if (n <= 0) {
             c.pending.clear();
-            if (n == 0) {
-                ended(h, false);
-            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                ended(h, true);
-            }
+            recv_stopped(h, n);
             break;
         }
         c.pending.resize(static_cast<std::size_t>(n));

@@ -8,6 +8,8 @@
 #include "stream.hpp"
 #include "workload.hpp"
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -164,6 +166,8 @@ private:
     void set_interest(Handle h);
     /// An error or EOF seen by a read or a write: told after the batch.
     void ended(Handle h, bool reset);
+    /// What a recv() that returned n <= 0 means: EOF, nothing now, or an error.
+    void recv_stopped(Handle h, ssize_t n);
     /// Closes the descriptor; no more events for h.
     void forget(Handle h);
 
