@@ -279,6 +279,9 @@ void accept_fin(Tcb& t, TcpEnv& env) noexcept {
 void establish(Tcb& t, TcpEnv& env) noexcept {
     t.state = TcpState::established;
     t.cc.on_start(StartEvent{t.snd.mss, t.snd.iss, t.retransmits, env.now});
+    if (t.retransmits != 0 && !t.rtt.has_sample()) {
+        t.rtt.restart_after_syn_timeout(); // Karn's rule left no sample
+    }
     t.retransmits = 0;
     arm_keepalive(t, env);
     notify(t, ConnEvent::connected, env);

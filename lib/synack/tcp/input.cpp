@@ -259,9 +259,9 @@ void syn_sent_arrives(Tcb& t, Incoming& in, TcpEnv& env) noexcept {
     }
     if (after(t.snd.una, t.snd.iss)) {
         // Our SYN is acknowledged: ESTABLISHED.
-        if (t.retransmits == 0) {
-            t.rtt.on_sample(env.now - t.rtt_start); // Karn: only an unrepeated SYN
-        }
+        // A sample from the timestamp echo, or from the SYN if it was sent
+        // once (Karn's rule: syn_timeout stopped the timing).
+        take_ack_timestamp_sample(t, seg, t.snd.una, env);
         env.timers.cancel(t.rtx_timer);
         establish(t, env);
         t.ack_now = true;

@@ -56,6 +56,13 @@ void RttEstimator::backoff() noexcept {
     }
 }
 
+void RttEstimator::restart_after_syn_timeout() noexcept {
+    constexpr std::int64_t after_syn_timeout_us = 3'000'000;
+    rto_us_ =
+        std::min(std::max(config_.rto_initial.us(), after_syn_timeout_us), config_.rto_max.us());
+    backoff_count_ = 0;
+}
+
 void RttEstimator::update_rto() noexcept {
     // RFC 6298 section 2.2: "RTO <- SRTT + max (G, K*RTTVAR) where K = 4".
     // SRTT rounds up so that the timer never fires before SRTT has passed.

@@ -99,6 +99,14 @@ public:
     /// section 5.5 allows. Counts the backoff (saturating at 255).
     void backoff() noexcept;
 
+    /// RFC 6298 section 5.7: "If the timer expires awaiting the ACK of a SYN
+    /// segment and the TCP implementation is using an RTO less than 3
+    /// seconds, the RTO MUST be re-initialized to 3 seconds when data
+    /// transmission begins". For a handshake that timed out and gave no
+    /// sample: the SYN's backoff is cleared (a SYN that waited out six
+    /// timeouts must not leave the first data with a 64 s timer).
+    void restart_after_syn_timeout() noexcept;
+
     /// How many times backoff() ran since the last sample (or since
     /// construction), at most 255. The sender compares it with its retry
     /// limit (RFC 9293 section 3.8.3, R2).

@@ -210,6 +210,82 @@ TEST_CASE("SYN-SENT: no answer -> SYN retransmitted, then CLOSED timed out", "[t
     REQUIRE(t.tcb.close_reason == tcp::CloseReason::timed_out);
 }
 
+TEST_CASE(
+    "SYN-SENT: a handshake that timed out and gave no sample starts data at RTO 3 s, without the"
+    " SYN's backoff (RFC 6298 5.7)",
+    "[tcp][rfc6298]") {
+    TcpFixture t;
+    auto e = t.env();
+    REQUIRE(tcp::open_active(t.tcb, local_iss, e));
+    (void)t.expect_tx();
+    for (const int s : {1, 2, 4, 8}) { // four timeouts: the SYN's RTO is now 16 s
+        t.advance(Duration::from_s(s));
+        REQUIRE(t.expect_tx().hdr.flags == flag::syn);
+    }
+    t.send(
+        {.seq = remote_iss, .ack = local_iss + 1, .flags = flag::syn | flag::ack, .window = 5000});
+    REQUIRE(t.tcb.state == TcpState::established);
+    (void)t.expect_tx();
+    t.app_send("x");
+    REQUIRE(t.expect_tx().payload == "x");
+    t.advance(Duration::from_ms(2900));
+    t.expect_no_tx();
+    t.advance(Duration::from_ms(200));
+    REQUIRE(t.expect_tx().payload == "x"); // 3 s, not the 16 s the SYN had reached
+}
+
+TEST_CASE(
+    "SYN-SENT: a retransmitted SYN still gives a sample from the SYN-ACK's timestamp echo (RFC 7323"
+    " 4.1), which ends the SYN's backoff",
+    "[tcp][rfc7323][rfc6298]") {
+    tcp::TcpConfig c = TcpFixture::quiet_config();
+    c.timestamps = true;
+    TcpFixture t(c);
+    auto e = t.env();
+    REQUIRE(tcp::open_active(t.tcb, local_iss, e));
+    (void)t.expect_tx();
+    for (const int s : {1, 2, 4}) {
+        t.advance(Duration::from_s(s));
+        (void)t.expect_tx();
+    }
+    const Sent last_syn = [&] {
+        t.advance(Duration::from_s(8));
+        return t.expect_tx();
+    }();
+    REQUIRE(last_syn.hdr.options.timestamps.has_value());
+    t.advance(Duration::from_ms(50)); // the answer to the last SYN: a 50 ms RTT
+    wire::TcpRepr synack{
+        .seq = remote_iss, .ack = local_iss + 1, .flags = flag::syn | flag::ack, .window = 5000};
+    synack.options.timestamps = wire::Timestamps{900, last_syn.hdr.options.timestamps->value};
+    t.send(synack);
+    REQUIRE(t.tcb.state == TcpState::established);
+    REQUIRE(t.tcb.rtt.has_sample());
+    REQUIRE(t.tcb.rtt.srtt() == Duration::from_ms(50));
+    (void)t.expect_tx();
+    t.app_send("x");
+    (void)t.expect_tx();
+    t.advance(Duration::from_ms(300)); // RTO = 50 ms + 4 * 25 ms, at least 200 ms
+    REQUIRE(t.expect_tx().payload == "x");
+}
+
+TEST_CASE(
+    "SYN-RECEIVED: a handshake whose SYN-ACK timed out starts data at RTO 3 s without its backoff"
+    " (RFC 6298 5.7)",
+    "[tcp][rfc6298]") {
+    TcpFixture t;
+    t.make_syn_received();
+    t.advance(Duration::from_s(1));
+    REQUIRE(t.expect_tx().hdr.flags == (flag::syn | flag::ack));
+    t.send({.seq = remote_iss + 1, .ack = local_iss + 1, .flags = flag::ack, .window = 5000});
+    REQUIRE(t.tcb.state == TcpState::established);
+    t.app_send("x");
+    (void)t.expect_tx();
+    t.advance(Duration::from_ms(2500)); // the SYN-ACK's backed-off RTO was 2 s
+    t.expect_no_tx();
+    t.advance(Duration::from_ms(600));
+    REQUIRE(t.expect_tx().payload == "x");
+}
+
 // ---------------------------------------------------------------- ESTABLISHED: receiving
 
 TEST_CASE("ESTABLISHED: in-order data is readable and its ACK is delayed (RFC 9293 3.8.6.3)",
