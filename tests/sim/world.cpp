@@ -129,9 +129,20 @@ void Link::send(rte_mbuf* frame, time::Instant now) noexcept {
         return;
     }
     if (rng_.chance(profile_.corrupt)) {
-        ++counters_.corrupted;
+        // Corruption that gets past Ethernet's FCS happens above it, in a
+        // router's or a NIC's memory: in an IP packet, never in the Ethernet
+        // header or in ARP, which no router forwards (and which has no
+        // checksum a receiver could check).
         auto* bytes = rte_pktmbuf_mtod(m, std::uint8_t*);
-        bytes[rng_.below(m->data_len)] ^= static_cast<std::uint8_t>(rng_.between(1, 255));
+        constexpr std::uint16_t eth_len = 14;
+        const bool ip = m->data_len > eth_len && ((bytes[12] == 0x08 && bytes[13] == 0x00) ||
+                                                  (bytes[12] == 0x86 && bytes[13] == 0xdd));
+        const std::uint64_t at = eth_len + rng_.below(ip ? m->data_len - eth_len : 1);
+        const auto flip = static_cast<std::uint8_t>(rng_.between(1, 255));
+        if (ip) { // the draws happen either way, so that a seed's later faults stay put
+            ++counters_.corrupted;
+            bytes[at] ^= flip;
+        }
     }
     const auto arrival = [&] {
         time::Instant at = depart + profile_.delay;

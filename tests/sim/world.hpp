@@ -47,7 +47,7 @@ struct LinkProfile {
     double loss = 0;      // dropped
     double duplicate = 0; // delivered twice
     double reorder = 0;   // held back by reorder_delay, so later frames overtake it
-    double corrupt = 0;   // one byte flipped (the checksums must catch it)
+    double corrupt = 0;   // one byte of an IP packet flipped (the checksums must catch it)
     time::Duration delay = time::Duration::from_ms(1);
     time::Duration jitter;        // uniform extra delay in [0, jitter]
     time::Duration reorder_delay = time::Duration::from_ms(3);
