@@ -16,6 +16,12 @@ pc=$(find "$scratch/root" -name synack.pc | head -n 1)
 [ -n "$pc" ] || { echo "no synack.pc installed"; exit 1; }
 echo "installed: $pc"
 
+# Only the public API and the headers it includes: no internals.
+internal=$(find "$scratch/root" -path '*/include/synack/*' -name '*.hpp' |
+  grep -E '/synack/(engine|tcp|net|runtime)/|/synack/wire/(arp|ipv4|ipv6|tcp|build|icmp|ethernet)' || true)
+[ -z "$internal" ] || { echo "internal headers installed:"; echo "$internal"; exit 1; }
+find "$scratch/root" -path '*/include/synack/api/stack.hpp' | grep -q . || { echo "api/stack.hpp not installed"; exit 1; }
+
 # Relocate the installed tree: every path in synack.pc derives from prefix=.
 grep -q '^libdir=${prefix}' "$pc" || { echo "synack.pc paths do not follow its prefix"; exit 1; }
 sed -i "s|^prefix=.*|prefix=$scratch/root$prefix|" "$pc"

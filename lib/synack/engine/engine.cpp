@@ -75,6 +75,9 @@ Engine::Engine(const EngineConfig& config, rte_mempool* pool, time::Instant now,
         free_slots_.push_back(i - 1);
     }
     dirty_.reserve(config.max_connections);
+    // Each connection at most once, and a freed one's entry beside its
+    // slot's next connection's.
+    ready_.reserve(config.ready_list ? 2 * std::size_t{config.max_connections} : 0);
 }
 
 Engine::~Engine() {
@@ -483,13 +486,22 @@ Engine::Conn* Engine::lookup(ConnId id) noexcept {
     if (id.index >= slots_.size() || generation_[id.index] != id.generation) {
         return nullptr;
     }
-    return slots_[id.index];
+    Conn* c = slots_[id.index];
+    // Closed by the application: the engine finishes it alone.
+    return c != nullptr && !c->app_closed ? c : nullptr;
 }
 
 void Engine::mark_dirty(Conn& c) noexcept {
     if (!c.dirty) {
         c.dirty = true;
         dirty_.push_back(&c);
+    }
+}
+
+void Engine::touched(Conn& c) noexcept {
+    mark_dirty(c);
+    if (!config_.ready_list) {
+        flush(now_);
     }
 }
 
@@ -675,6 +687,65 @@ void Engine::send_unreachable(const wire::Ipv4Packet& ip, std::uint8_t code, tim
     }
 }
 
+void Engine::make_ready(std::uint32_t index, Conn* c, tcp::ConnEvent e) noexcept {
+    if (c != nullptr && e == tcp::ConnEvent::connected && c->passive) {
+        // A passive open goes to the application as it completes, unless
+        // its listener is gone (as Linux: no application will hold it).
+        if (find_listener(c->listen_port) == nullptr) {
+            auto env_now = env(now_);
+            tcp::abort(*c, env_now);
+            c->app_closed = true;
+            mark_dirty(*c);
+            return;
+        }
+    }
+    if (c == nullptr || c->ready_index == Conn::not_ready) {
+        if (ready_.size() == ready_.capacity()) {
+            ++counters_.events_lost; // cannot happen: see the reserve in the constructor
+            return;
+        }
+        ready_.push_back(
+            ReadyEntry{ConnId{index, generation_[index]}, 0, tcp::CloseReason::normal, 0});
+        if (c != nullptr) {
+            c->ready_index = static_cast<std::uint32_t>(ready_.size() - 1);
+        }
+    }
+    ReadyEntry& r = c != nullptr ? ready_[c->ready_index] : ready_.back();
+    r.what |= ready_bit(e);
+    if (c != nullptr && e == tcp::ConnEvent::closed) {
+        r.reason = c->close_reason;
+    }
+    if (c != nullptr && e == tcp::ConnEvent::connected && c->passive) {
+        r.listen_port = c->listen_port;
+    }
+}
+
+void Engine::forget_ready(Conn& c) noexcept {
+    if (c.app_closed && c.ready_index != Conn::not_ready) {
+        ready_[c.ready_index].what = 0;
+        c.ready_index = Conn::not_ready;
+    }
+}
+
+std::size_t Engine::ready(ReadyEntry* out, std::size_t max) noexcept {
+    std::size_t n = 0;
+    while (n < max && ready_head_ < ready_.size()) {
+        const ReadyEntry& r = ready_[ready_head_++];
+        if (r.what == 0) {
+            continue; // listed before the application closed it (forget_ready)
+        }
+        if (Conn* c = lookup(r.conn)) {
+            c->ready_index = Conn::not_ready;
+        }
+        out[n++] = r;
+    }
+    if (ready_head_ == ready_.size()) {
+        ready_.clear();
+        ready_head_ = 0;
+    }
+    return n;
+}
+
 void Engine::collect_events() noexcept {
     while (!tcp_events_.empty()) {
         const tcp::EventRecord r = tcp_events_.pop();
@@ -682,6 +753,10 @@ void Engine::collect_events() noexcept {
         Conn* c = slots_[index];
         if (c != nullptr && c->app_closed) {
             continue; // the application closed it and hears no more of it
+        }
+        if (config_.ready_list) {
+            make_ready(index, c, r.event);
+            continue;
         }
         Event ev{ConnId{index, generation_[index]}, r.event};
         if (r.event == tcp::ConnEvent::closed && c != nullptr) {
@@ -772,7 +847,9 @@ void Engine::unlisten(std::uint16_t port) noexcept {
         }
     }
     std::erase_if(listeners_, [&](const auto& p) { return p.get() == l; });
-    flush(now_);
+    if (!config_.ready_list) {
+        flush(now_);
+    }
 }
 
 Result<ConnId, ConnectError> Engine::connect(wire::Ipv4Addr dst, std::uint16_t port,
@@ -800,8 +877,7 @@ Result<ConnId, ConnectError> Engine::connect(wire::Ipv4Addr dst, std::uint16_t p
         free_conn(*c, now);
         return Err{ConnectError::no_mbuf};
     }
-    mark_dirty(*c);
-    flush(now);
+    touched(*c);
     return id;
 }
 
@@ -824,15 +900,9 @@ std::size_t Engine::events(Event* out, std::size_t max) noexcept {
     return n;
 }
 
-Status<ConnError> Engine::send(ConnId id, wire::MbufPtr& data) noexcept {
-    Conn* c = lookup(id);
-    if (c == nullptr) {
-        return Err{ConnError::stale_id};
-    }
-    auto e = env(now_);
-    auto r = tcp::send(*c, data, e);
-    mark_dirty(*c);
-    flush(now_);
+namespace {
+
+Status<ConnError> conn_error(const Status<tcp::SendCallError>& r) noexcept {
     if (!r.ok()) {
         switch (r.error()) {
         case tcp::SendCallError::not_connected: return Err{ConnError::not_connected};
@@ -841,6 +911,29 @@ Status<ConnError> Engine::send(ConnId id, wire::MbufPtr& data) noexcept {
         }
     }
     return {};
+}
+
+} // namespace
+
+Status<ConnError> Engine::send(ConnId id, wire::MbufPtr& data) noexcept {
+    Conn* c = lookup(id);
+    if (c == nullptr) {
+        return Err{ConnError::stale_id};
+    }
+    auto e = env(now_);
+    auto r = tcp::send(*c, data, e);
+    if (r.ok()) {
+        touched(*c);
+    }
+    return conn_error(r);
+}
+
+Status<ConnError> Engine::check_send(ConnId id) noexcept {
+    Conn* c = lookup(id);
+    if (c == nullptr) {
+        return Err{ConnError::stale_id};
+    }
+    return conn_error(tcp::check_send(*c));
 }
 
 std::size_t Engine::peek(ConnId id, wire::Bytes* out, std::size_t max) noexcept {
@@ -852,9 +945,19 @@ void Engine::consume(ConnId id, std::uint32_t n) noexcept {
     if (Conn* c = lookup(id)) {
         auto e = env(now_);
         tcp::consumed(*c, std::min(n, c->recv.bytes()), e);
-        mark_dirty(*c);
-        flush(now_);
+        touched(*c);
     }
+}
+
+wire::MbufPtr Engine::take(ConnId id, std::uint32_t max_bytes) noexcept {
+    Conn* c = lookup(id);
+    if (c == nullptr) {
+        return {};
+    }
+    auto e = env(now_);
+    wire::MbufPtr taken = tcp::take(*c, max_bytes, e);
+    touched(*c);
+    return taken;
 }
 
 std::uint32_t Engine::readable(ConnId id) noexcept {
@@ -871,17 +974,21 @@ void Engine::shutdown(ConnId id) noexcept {
     if (Conn* c = lookup(id)) {
         auto e = env(now_);
         tcp::shutdown_write(*c, e);
-        mark_dirty(*c);
-        flush(now_);
+        touched(*c);
     }
 }
 
 void Engine::close(ConnId id) noexcept {
     if (Conn* c = lookup(id)) {
         auto e = env(now_);
-        tcp::close(*c, e);
-        mark_dirty(*c);
-        flush(now_);
+        if (c->rst_on_close) {
+            tcp::abort(*c, e);
+            c->app_closed = true; // as after a close: no more events
+        } else {
+            tcp::close(*c, e);
+        }
+        forget_ready(*c);
+        touched(*c);
     }
 }
 
@@ -889,8 +996,9 @@ void Engine::abort(ConnId id) noexcept {
     if (Conn* c = lookup(id)) {
         auto e = env(now_);
         tcp::abort(*c, e);
-        mark_dirty(*c);
-        flush(now_);
+        c->app_closed = config_.ready_list; // the API's handle is stale at once
+        forget_ready(*c);
+        touched(*c);
     }
 }
 
@@ -913,6 +1021,21 @@ std::optional<tcp::FourTuple> Engine::tuple(ConnId id) noexcept {
 void Engine::set_nagle(ConnId id, bool on) noexcept {
     if (Conn* c = lookup(id)) {
         c->nagle = on;
+    }
+}
+
+void Engine::set_keepalive(ConnId id, const tcp::KeepaliveConfig& k) noexcept {
+    Conn* c = lookup(id);
+    if (c == nullptr) {
+        return;
+    }
+    auto e = env(now_);
+    tcp::set_keepalive(*c, k, e);
+}
+
+void Engine::set_rst_on_close(ConnId id, bool on) noexcept {
+    if (Conn* c = lookup(id)) {
+        c->rst_on_close = on;
     }
 }
 

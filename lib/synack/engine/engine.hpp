@@ -104,6 +104,14 @@ struct EngineConfig {
     /// their own (derive_key), so that one never reveals another.
     SipKey secret;
     wire::TxChecksumCaps tx_checksum;
+    /// How the application hears of its connections, and when its calls reach
+    /// the wire. true (the public API's Stack): the ready list, one entry per
+    /// connection with what changed since it was last taken, passive opens
+    /// included (no accept queue); send, consume, take, shutdown, close,
+    /// abort and connect only mark the connection, and output runs once, at
+    /// the next input() or poll(). false (the engine's older users): events(),
+    /// one per TCP event, accept(), and output at every call.
+    bool ready_list = false;
 };
 
 /// A connection, as the application names it: stale ids are detected.
@@ -111,6 +119,20 @@ struct ConnId {
     std::uint32_t index = UINT32_MAX;
     std::uint32_t generation = 0;
     bool operator==(const ConnId&) const noexcept = default;
+};
+
+/// What changed on a connection, as bits of ReadyEntry::what: bit
+/// 1 << tcp::ConnEvent for each event seen since the entry was made.
+inline constexpr std::uint8_t ready_bit(tcp::ConnEvent e) noexcept {
+    return static_cast<std::uint8_t>(1u << static_cast<unsigned>(e));
+}
+
+/// A connection on the ready list (EngineConfig::ready_list).
+struct ReadyEntry {
+    ConnId conn;
+    std::uint8_t what = 0;                              // ready_bit()s
+    tcp::CloseReason reason = tcp::CloseReason::normal; // with ready_bit(closed)
+    std::uint16_t listen_port = 0; // a passive open's listener, with ready_bit(connected)
 };
 
 /// What the application learns from the engine.
@@ -183,9 +205,12 @@ struct EngineCounters {
 /// Internal; applications hold ConnIds.
 struct EngineConn : tcp::Tcb {
     explicit EngineConn(const tcp::TcpConfig& config) noexcept : tcp::Tcb(config) {}
+    static constexpr std::uint32_t not_ready = UINT32_MAX;
     FlowHook flow_hook;
     std::uint16_t listen_port = 0; // the listener of a passive open, until accepted
     bool dirty = false;            // output() pending this burst
+    bool rst_on_close = false;     // close() aborts (SO_LINGER with a zero timeout)
+    std::uint32_t ready_index = not_ready; // its entry on the ready list, if any
 };
 
 /// A connection in TIME-WAIT, shrunk to what TIME-WAIT needs
@@ -273,6 +298,9 @@ public:
     std::optional<ConnId> accept(std::uint16_t port) noexcept;
     /// Pops up to max events, oldest first. Returns how many.
     std::size_t events(Event* out, std::size_t max) noexcept;
+    /// Pops up to max entries of the ready list (EngineConfig::ready_list),
+    /// oldest first; a connection is on it at most once. Returns how many.
+    std::size_t ready(ReadyEntry* out, std::size_t max) noexcept;
 
     /// A buffer to fill and send(): an mbuf from the engine's pool with its
     /// whole data room free (headers go into mbufs of their own). Empty when
@@ -289,10 +317,17 @@ public:
     std::size_t peek(ConnId id, wire::Bytes* out, std::size_t max) noexcept;
     /// Releases n received bytes (the window reopens).
     void consume(ConnId id, std::uint32_t n) noexcept;
+    /// Takes the received mbufs themselves (tcp::take): whole segments, at
+    /// most max_bytes. Empty for a stale id, when nothing is readable, or when
+    /// the first segment alone exceeds max_bytes.
+    wire::MbufPtr take(ConnId id, std::uint32_t max_bytes) noexcept;
     /// Bytes received and not yet consumed.
     std::uint32_t readable(ConnId id) noexcept;
     /// Room in the send buffer.
     std::uint32_t writable(ConnId id) noexcept;
+    /// What send() would answer now for any data (tcp::check_send): a full
+    /// buffer is no_room and owes a writable event.
+    Status<ConnError> check_send(ConnId id) noexcept;
     /// Shuts down the write side: FIN after the queued data.
     void shutdown(ConnId id) noexcept;
     /// The application is done with the connection: the write side shuts
@@ -300,7 +335,8 @@ public:
     /// events; the id must not be used again. Unread data, or data that
     /// arrives later, resets the connection instead (see tcp::close).
     void close(ConnId id) noexcept;
-    /// Resets the connection and frees it.
+    /// Resets the connection and frees it. With the ready list, the id is
+    /// stale at once and no entry follows; otherwise a closed event does.
     void abort(ConnId id) noexcept;
     /// The state of a connection, or nullopt for a stale id.
     std::optional<tcp::TcpState> state(ConnId id) noexcept;
@@ -308,6 +344,14 @@ public:
     std::optional<tcp::FourTuple> tuple(ConnId id) noexcept;
     /// Turns Nagle off or on for one connection.
     void set_nagle(ConnId id, bool on) noexcept;
+    /// Keepalive for one connection (RFC 9293 section 3.8.4); the timer is
+    /// armed from now when enabled. Ignored for a stale id.
+    void set_keepalive(ConnId id, const tcp::KeepaliveConfig& k) noexcept;
+    /// Whether close() aborts the connection (RST) instead of a FIN.
+    void set_rst_on_close(ConnId id, bool on) noexcept;
+    /// The connection's TCB, read only (the public API's info call and
+    /// tests), or null for a stale id.
+    const tcp::Tcb* tcb(ConnId id) noexcept { return lookup(id); }
 
     const EngineCounters& counters() noexcept;
     /// Connections, TIME-WAIT records apart.
@@ -360,6 +404,13 @@ private:
     Conn* new_conn(const tcp::FourTuple& tuple) noexcept;
     Conn* lookup(ConnId id) noexcept;
     void mark_dirty(Conn& c) noexcept;
+    /// The application acted on c: its output runs at once, or with the
+    /// next input() or poll() (EngineConfig::ready_list).
+    void touched(Conn& c) noexcept;
+    /// Records event e of connection index on the ready list.
+    void make_ready(std::uint32_t index, Conn* c, tcp::ConnEvent e) noexcept;
+    /// The application closed c: its entry on the ready list, if any, goes.
+    void forget_ready(Conn& c) noexcept;
     void flush(time::Instant now) noexcept;
     void wrap_and_queue() noexcept;
     void handle_arp(wire::Bytes payload, time::Instant now) noexcept;
@@ -405,6 +456,8 @@ private:
     tcp::FixedQueue<tcp::OutSegment> out_;
     tcp::FixedQueue<tcp::EventRecord> tcp_events_;
     tcp::FixedQueue<Event> events_;
+    std::vector<ReadyEntry> ready_; // reserved once: entries past ready_head_ are pending
+    std::size_t ready_head_ = 0;
     tcp::FixedQueue<rte_mbuf*> tx_;
     tcp::IsnGenerator isn_;
     tcp::SynCookies cookies_;

@@ -31,8 +31,8 @@ void arm_misc(Tcb& t, TimerKind kind, time::Duration after_d, TcpEnv& env) noexc
 }
 
 void arm_keepalive(Tcb& t, TcpEnv& env) noexcept {
-    if (env.config.keepalive.enabled) {
-        arm_misc(t, TimerKind::keepalive, env.config.keepalive.idle, env);
+    if (t.keepalive.enabled) {
+        arm_misc(t, TimerKind::keepalive, t.keepalive.idle, env);
     }
 }
 
@@ -128,7 +128,7 @@ void persist_timeout(Tcb& t, TcpEnv& env) noexcept {
 }
 
 void keepalive_timeout(Tcb& t, TcpEnv& env) noexcept {
-    const KeepaliveConfig& k = env.config.keepalive;
+    const KeepaliveConfig& k = t.keepalive;
     // The states that wait on the peer with nothing of ours in flight (with
     // something in flight the retransmission timer is watching): a
     // half-closed connection in FIN-WAIT-2 too, as in Linux.
@@ -178,9 +178,9 @@ const char* to_string(ConnEvent e) noexcept {
 }
 
 Tcb::Tcb(const TcpConfig& config) noexcept
-    : nagle(config.nagle), send(config.send_buffer_bytes),
-      recv(config.recv_buffer_bytes, config.recv_buffer_bytes / 256 + 16),
-      rtt(rto_config(config)), cc(CongestionAlgorithmId::newreno, CongestionConfig{}) {}
+    : nagle(config.nagle), keepalive(config.keepalive), send(config.send_buffer_bytes),
+      recv(config.recv_buffer_bytes, config.recv_buffer_bytes / 256 + 16), rtt(rto_config(config)),
+      cc(CongestionAlgorithmId::newreno, CongestionConfig{}) {}
 
 void notify(Tcb& t, ConnEvent e, TcpEnv& env) noexcept {
     if (!env.events.push(EventRecord{t.user_id, e})) {
@@ -209,6 +209,7 @@ std::uint32_t take_reassembled(Tcb& t, TcpEnv& env) noexcept {
         return t.recv.push(p, n).ok();
     });
     t.rcv.nxt += more;
+    t.bytes_received += more;
     take_held_fin(t, env);
     return more;
 }
@@ -380,7 +381,7 @@ void timer_fired(Tcb& t, TimerKind kind, TcpEnv& env) noexcept {
     }
 }
 
-Status<SendCallError> send(Tcb& t, wire::MbufPtr& data, TcpEnv& env) noexcept {
+Status<SendCallError> check_send(Tcb& t) noexcept {
     switch (t.state) {
     case TcpState::syn_sent:
     case TcpState::syn_received:
@@ -397,12 +398,22 @@ Status<SendCallError> send(Tcb& t, wire::MbufPtr& data, TcpEnv& env) noexcept {
     if (t.fin_queued) {
         return Err{SendCallError::write_closed};
     }
+    if (t.send.space() == 0) {
+        t.send_blocked = true;
+        return Err{SendCallError::no_room};
+    }
+    return {};
+}
+
+Status<SendCallError> send(Tcb& t, wire::MbufPtr& data, TcpEnv&) noexcept {
+    if (auto r = check_send(t); !r.ok()) {
+        return r;
+    }
     if (!t.send.append(data).ok()) {
         t.send_blocked = true;
         return Err{SendCallError::no_room};
     }
     t.send_blocked = t.send.space() == 0;
-    output(t, env);
     return {};
 }
 
@@ -453,8 +464,10 @@ void abort(Tcb& t, TcpEnv& env) noexcept {
     enter_closed(t, CloseReason::aborted, env);
 }
 
-void consumed(Tcb& t, std::uint32_t bytes, TcpEnv& env) noexcept {
-    t.recv.consume(bytes);
+namespace {
+
+// Received bytes left the receive buffer (read or taken).
+void released(Tcb& t, TcpEnv& env) noexcept {
     // Held data that found no room in the receive buffer may fit now.
     if (!t.ooo.empty() && take_reassembled(t, env) != 0) {
         t.ack_now = true;
@@ -466,9 +479,34 @@ void consumed(Tcb& t, std::uint32_t bytes, TcpEnv& env) noexcept {
     if (is_synchronized(t.state) && window_update_due(t)) {
         t.ack_now = true;
     }
-    if (t.ack_now) {
-        output(t, env);
+}
+
+} // namespace
+
+void consumed(Tcb& t, std::uint32_t bytes, TcpEnv& env) noexcept {
+    t.recv.consume(bytes);
+    released(t, env);
+}
+
+void set_keepalive(Tcb& t, const KeepaliveConfig& k, TcpEnv& env) noexcept {
+    t.keepalive = k;
+    const bool keepalive_timer =
+        t.misc_timer.kind() == static_cast<std::uint8_t>(TimerKind::keepalive);
+    if (env.timers.armed(t.misc_timer) && !keepalive_timer) {
+        return; // keepalive starts when that timer's state is over, if ever
     }
+    env.timers.cancel(t.misc_timer);
+    if (is_synchronized(t.state)) {
+        arm_keepalive(t, env);
+    }
+}
+
+wire::MbufPtr take(Tcb& t, std::uint32_t max_bytes, TcpEnv& env) noexcept {
+    wire::MbufPtr taken = t.recv.take(max_bytes);
+    if (taken) {
+        released(t, env);
+    }
+    return taken;
 }
 
 void release_resources(Tcb& t, TcpEnv& env) noexcept {

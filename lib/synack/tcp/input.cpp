@@ -123,6 +123,7 @@ void new_ack(Tcb& t, const wire::TcpSegment& seg, TcpEnv& env) noexcept {
     const std::uint32_t data_acked = std::min(acked, t.send.bytes());
     const std::uint32_t flight_before = t.flight_size();
     t.send.acknowledge(data_acked);
+    t.bytes_acked += data_acked;
     take_ack_timestamp_sample(t, seg, ack, env);
     t.snd.una = ack;
     if (before(t.snd.nxt, ack)) {
@@ -200,6 +201,7 @@ void accept_text(Tcb& t, Seq32 seq, wire::MbufPtr payload, std::uint32_t len, Tc
         return;
     }
     t.rcv.nxt += len;
+    t.bytes_received += len;
     if (!t.ooo.empty()) {
         take_reassembled(t, env);
         t.ack_now = true; // RFC 5681 section 4.2: ACK at once when a hole fills

@@ -147,6 +147,7 @@ bool emit(Tcb& t, std::uint8_t flags, wire::Seq32 seq, std::uint32_t len, TcpEnv
     if (!push_segment(t.tuple, std::move(pkt), env, retransmission)) {
         return false;
     }
+    t.segments_retransmitted += retransmission ? 1 : 0;
     if ((flags & wire::tcp_flag::ack) != 0) {
         // Every segment carries the latest ACK: nothing is left to delay.
         t.unacked_segments = 0;

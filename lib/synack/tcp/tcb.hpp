@@ -137,7 +137,15 @@ struct Tcb {
     /// Persist, keepalive, FIN-WAIT-2 and TIME-WAIT never run at once.
     time::TimerNode misc_timer{static_cast<std::uint8_t>(TimerKind::keepalive)};
 
-    // --- cold: buffers and estimators ---
+    // --- cold: buffers, estimators, per-connection settings ---
+    /// TcpConfig::keepalive, which the application may change per connection.
+    KeepaliveConfig keepalive;
+    /// For the application's info call (as Linux's tcpi_bytes_acked,
+    /// tcpi_bytes_received, tcpi_total_retrans): payload bytes the peer
+    /// acknowledged, payload bytes received in order, segments sent again.
+    std::uint64_t bytes_acked = 0;
+    std::uint64_t bytes_received = 0;
+    std::uint32_t segments_retransmitted = 0;
     SendBuffer send;
     RecvBuffer recv;
     ReassemblyQueue ooo;

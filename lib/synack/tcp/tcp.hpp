@@ -53,11 +53,16 @@ void output(Tcb& tcb, TcpEnv& env) noexcept;
 
 // --- application calls ---
 
-/// SEND: queues data (zero copy: the mbuf chain is taken over). Returns the
-/// error and leaves `data` with the caller when the send buffer lacks room or
-/// the write side is closed.
+/// SEND: queues data (zero copy: the mbuf chain is taken over); the next
+/// output() sends it. Returns the error and leaves `data` with the caller
+/// when the connection is not open for sending, the write side is closed, or
+/// the send buffer lacks room (a writable event is then owed).
 enum class SendCallError : std::uint8_t { not_connected, write_closed, no_room };
 Status<SendCallError> send(Tcb& tcb, wire::MbufPtr& data, TcpEnv& env) noexcept;
+
+/// What send() would answer now for any data: its errors, no_room for a full
+/// buffer (a writable event is then owed, as for a refused send()).
+Status<SendCallError> check_send(Tcb& tcb) noexcept;
 
 /// CLOSE of the write side (RFC 9293 section 3.10.4): a FIN follows the data.
 void shutdown_write(Tcb& tcb, TcpEnv& env) noexcept;
@@ -72,8 +77,22 @@ void close(Tcb& tcb, TcpEnv& env) noexcept;
 /// ABORT (RFC 9293 section 3.10.5): RST to the peer if synchronized, then CLOSED.
 void abort(Tcb& tcb, TcpEnv& env) noexcept;
 
-/// The application consumed received bytes: the window may reopen.
+/// The application consumed received bytes: the window may reopen. Sets
+/// ack_now when a window update is due; the next output() sends it.
+/// Precondition: bytes <= tcb.recv.bytes().
 void consumed(Tcb& tcb, std::uint32_t bytes, TcpEnv& env) noexcept;
+
+/// The application takes the received mbufs themselves, trimmed to the
+/// payload, whole segments only, at most max_bytes (RecvBuffer::take): the
+/// window reopens as for consumed().
+/// Returns the chain (its pkt_len the bytes taken), or an empty handle when
+/// nothing is readable or the first segment alone exceeds max_bytes.
+wire::MbufPtr take(Tcb& tcb, std::uint32_t max_bytes, TcpEnv& env) noexcept;
+
+/// Keepalive for this connection from now on (RFC 9293 section 3.8.4): the
+/// timer is armed for k.idle, or cancelled, unless the connection's one
+/// other timer (persist, FIN-WAIT-2, TIME-WAIT) holds it.
+void set_keepalive(Tcb& tcb, const KeepaliveConfig& k, TcpEnv& env) noexcept;
 
 /// Frees every buffer and cancels every timer: the TCB may then be destroyed.
 void release_resources(Tcb& tcb, TcpEnv& env) noexcept;

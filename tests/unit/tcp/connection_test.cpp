@@ -817,10 +817,9 @@ TEST_CASE("ESTABLISHED: no window update for an opening smaller than min(MSS, bu
     }
     t.advance(Duration::from_ms(40));
     REQUIRE(t.expect_tx().hdr.window == 0);
-    auto e = t.env();
-    tcp::consumed(t.tcb, 100, e); // 100 bytes free: less than the 1460-byte MSS
+    t.app_consume(100); // 100 bytes free: less than the 1460-byte MSS
     t.expect_no_tx();
-    tcp::consumed(t.tcb, 1900, e); // 2000 free: half the buffer
+    t.app_consume(1900); // 2000 free: half the buffer
     REQUIRE(t.expect_tx().hdr.window == 2000);
 }
 
@@ -1503,9 +1502,8 @@ TEST_CASE("ESTABLISHED: without window scaling a buffer larger than 64 KiB draws
     t.advance(Duration::from_ms(40));
     REQUIRE(t.expect_tx().hdr.window == 65535 - 1000); // the edge stays: 1000 < MSS
     REQUIRE(t.app_read().size() == 1000);
-    auto e = t.env();
     for (int i = 0; i < 100; ++i) {
-        tcp::consumed(t.tcb, 0, e);
+        t.app_consume(0);
     }
     t.expect_no_tx();
     t.advance(Duration::from_s(2));
@@ -1533,9 +1531,8 @@ TEST_CASE("ESTABLISHED: with a large window scale, the part of the buffer below 
     t.advance(Duration::from_ms(40));
     (void)t.expect_tx();
     REQUIRE(t.app_read().size() == 1000);
-    auto e = t.env();
     for (int i = 0; i < 100; ++i) {
-        tcp::consumed(t.tcb, 0, e);
+        t.app_consume(0);
     }
     // At most the one update that reading 1000 bytes may bring.
     if (!t.out.empty()) {

@@ -151,6 +151,7 @@ public:
         }
         auto e = env();
         REQUIRE(tcp::send(tcb, m, e).ok());
+        tcp::output(tcb, e); // as the engine does once the application's calls are done
     }
 
     /// Everything readable, copied out, and consumed.
@@ -161,9 +162,16 @@ public:
         for (std::size_t i = 0; i < n; ++i) {
             s.append(spans[i].begin(), spans[i].end());
         }
-        auto e = env();
-        tcp::consumed(tcb, static_cast<std::uint32_t>(s.size()), e);
+        app_consume(static_cast<std::uint32_t>(s.size()));
         return s;
+    }
+
+    /// The application releases n received bytes; then output() runs, as the
+    /// engine does once the application's calls are done.
+    void app_consume(std::uint32_t n) {
+        auto e = env();
+        tcp::consumed(tcb, n, e);
+        tcp::output(tcb, e);
     }
 
     // --- standard states ---
