@@ -6,7 +6,7 @@
 
 #include "options.hpp"
 
-#include <synack/engine/engine.hpp>
+#include <synack/api/stack.hpp>
 
 #include <cstdint>
 #include <vector>
@@ -25,17 +25,17 @@ struct ClientStats {
 class Client {
 public:
     /// A client of `connections` connections (its run loop's share).
-    Client(engine::Engine& engine, const Options& options, std::uint32_t connections);
-    /// Opens the connections. Returns false when the engine refused one.
-    bool start(time::Instant now) noexcept;
+    Client(Stack& stack, const Options& options, std::uint32_t connections);
+    /// Opens the connections. Returns false when the stack refused one.
+    bool start() noexcept;
     void step() noexcept;
     /// Every connection has ended.
     bool done() const noexcept { return stats_.completed + stats_.failed == conns_.size(); }
     const ClientStats& stats() const noexcept { return stats_; }
 
 private:
-    struct Conn {
-        engine::ConnId id;
+    struct Stream {
+        synack::Conn id;
         bool live = false;
         bool peer_closed = false;
         bool shut = false;
@@ -43,11 +43,11 @@ private:
         std::uint64_t received = 0;
         bool intact = true;
     };
-    void serve(Conn& c) noexcept;
+    void serve(Stream& c) noexcept;
 
-    engine::Engine& engine_;
+    Stack& stack_;
     const Options& options_;
-    std::vector<Conn> conns_;
+    std::vector<Stream> conns_;
     ClientStats stats_;
 };
 

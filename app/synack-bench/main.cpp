@@ -16,6 +16,7 @@
 #include "parts.hpp"
 #include "synack_stack.hpp"
 
+#include <synack/api/stack.hpp>
 #include <synack/engine/engine.hpp>
 #include <synack/runtime/capture.hpp>
 #include <synack/runtime/port.hpp>
@@ -82,7 +83,7 @@ struct Glimpse {
 struct Worker {
     unsigned index = 0;
     unsigned lcore = 0;
-    std::unique_ptr<engine::Engine> engine;
+    std::unique_ptr<Stack> core; // the synack stack this run loop drives
     std::unique_ptr<runtime::RunLoop> loop;
     std::unique_ptr<bench::SynackStack> stack;
     std::unique_ptr<bench::ServerWorkload<bench::SynackStack>> server;
@@ -198,10 +199,10 @@ std::uint64_t frame_drops(const engine::EngineCounters& c) {
 }
 
 void take_glimpse(Worker& w) {
-    const auto& c = w.engine->counters();
+    const auto& c = w.core->engine().counters();
     std::lock_guard lock(w.mutex);
     w.glimpse.server = w.server ? w.server->stats() : bench::WorkloadStats{};
-    w.glimpse.connections = w.engine->connections();
+    w.glimpse.connections = w.core->connections();
     w.glimpse.retransmits = c.tcp.retransmits;
     w.glimpse.drops = frame_drops(c) + w.loop->port_counters().tx_dropped + w.loop->steering_counters().ring_full;
     w.glimpse.port = w.loop->port_counters();
@@ -277,11 +278,11 @@ void serve(Run& run, Worker& w) {
             next_line = now + time::Duration::from_s(1); // after a stall, no burst of catch-up lines
         }
     }
-    w.connections_at_exit = w.engine->connections();
+    w.connections_at_exit = w.core->connections();
     // Close: FINs go out; give them two seconds, then reset the rest.
     w.server->close_all();
     const time::Instant grace = clock.now() + time::Duration::from_s(2);
-    while (w.engine->connections() != 0 && clock.now() < grace) {
+    while (w.core->connections() != 0 && clock.now() < grace) {
         w.loop->once();
         w.server->step(0);
     }
@@ -294,7 +295,7 @@ void connect(Run& run, Worker& w) {
     const auto& clock = run.clock;
     const time::Duration limit =
         time::Duration::from_s(run.options.duration_s > 0 ? static_cast<std::int64_t>(run.options.duration_s) : 600);
-    w.client->start(clock.now());
+    w.client->start();
     while (!g_signal.load(std::memory_order_relaxed) && !run.stop.load(std::memory_order_relaxed) && !w.client->done() &&
            clock.now() - run.start < limit) {
         w.loop->once();
@@ -344,11 +345,10 @@ void run_all(Run& run) {
     rte_eal_mp_wait_lcore();
 }
 
-const char* listen_error_text(engine::ListenError e) {
+const char* listen_error_text(ListenError e) {
     switch (e) {
-    case engine::ListenError::port_in_use: return "is given twice";
-    case engine::ListenError::too_many_listeners:
-        return "is one port too many for the engine's listeners";
+    case ListenError::port_in_use: return "is given twice";
+    case ListenError::too_many_listeners: return "is one port too many for the engine's listeners";
     }
     return "cannot be listened on";
 }
@@ -400,9 +400,11 @@ std::string steering_json(const Run& run) {
     std::string per_loop;
     for (const auto& w : run.workers) {
         s += w->loop->steering_counters();
-        per_loop += fmt::format("{}{{\"lcore\": {}, \"rx\": {}, \"segments_in\": {}, \"connections_opened\": {}}}",
-                                per_loop.empty() ? "" : ", ", w->lcore, w->loop->port_counters().rx_packets,
-                                w->engine->counters().tcp.segments_in, w->engine->counters().connections_opened);
+        per_loop += fmt::format(
+            "{}{{\"lcore\": {}, \"rx\": {}, \"segments_in\": {}, \"connections_opened\": {}}}",
+            per_loop.empty() ? "" : ", ", w->lcore, w->loop->port_counters().rx_packets,
+            w->core->engine().counters().tcp.segments_in,
+            w->core->engine().counters().connections_opened);
     }
     return fmt::format("\"loops\": {}, \"steering\": {{\"mode\": \"{}\", \"passed\": {}, \"taken\": {}, "
                        "\"ring_full\": {}, \"rss_mismatches\": {}, \"arp_copies\": {}, \"copy_failed\": {}, "
@@ -415,11 +417,11 @@ std::string steering_json(const Run& run) {
 int run_server(Run& run) {
     const auto& o = run.options;
     for (auto& w : run.workers) {
-        w->stack = std::make_unique<bench::SynackStack>(*w->engine, run.clock);
+        w->stack = std::make_unique<bench::SynackStack>(*w->core);
         w->server = std::make_unique<bench::ServerWorkload<bench::SynackStack>>(*w->stack, o);
         for (const bench::ListenSpec& l : o.listen) {
             // parse_options() refused both already; the engine has the last word.
-            if (const auto r = w->engine->listen(l.port); !r.ok()) {
+            if (const auto r = w->core->listen(l.port); !r.ok()) {
                 fmt::print(stderr, "synack-bench: option --listen: '{}' {}\n", l.port,
                            listen_error_text(r.error()));
                 return 2;
@@ -434,7 +436,7 @@ int run_server(Run& run) {
     }
     fmt::print("\n");
     std::fflush(stdout);
-    run.workers[0]->engine->announce();
+    run.workers[0]->core->announce();
     run.start = run.clock.now();
     run_all(run);
     const time::Instant end = run.clock.now();
@@ -450,7 +452,7 @@ int run_server(Run& run) {
         s.bytes_in += ws.bytes_in;
         s.bytes_out += ws.bytes_out;
         s.pattern_errors += ws.pattern_errors;
-        c += w->engine->counters();
+        c += w->core->engine().counters();
         pc += w->loop->port_counters();
         connections_at_exit += w->connections_at_exit;
     }
@@ -479,8 +481,8 @@ int run_client_workload(Run& run) {
         auto lane = std::make_unique<bench::Lane>();
         lane->lcore = w->lcore;
         runtime::RunLoop* loop = w->loop.get();
-        auto stack = std::make_unique<bench::SynackStack>(*w->engine, run.clock, o.connect_ip,
-                                                          std::vector<std::uint16_t>{o.connect_port});
+        auto stack = std::make_unique<bench::SynackStack>(
+            *w->core, o.connect_ip, std::vector<std::uint16_t>{o.connect_port});
         lane->parts.push_back(std::make_unique<bench::ClientPart<bench::SynackStack>>(
             std::move(stack), [loop] { return loop->once(); }, o,
             static_cast<std::uint32_t>(bench::share(o.connections, loops, w->index)), o.rate / loops,
@@ -491,13 +493,13 @@ int run_client_workload(Run& run) {
                synack::version(), bench::to_string(o.workload), o.port_id, run.port.driver(), ip_text(o.ip),
                o.prefix_len, mac_text(run.port.mac()), loops, o.connections, ip_text(o.connect_ip), o.connect_port);
     std::fflush(stdout);
-    run.workers[0]->engine->announce();
+    run.workers[0]->core->announce();
     return bench::run_lanes(o, lanes, g_signal, [&run] {
         engine::EngineCounters c;
         runtime::PortCounters pc;
         for (const auto& w : run.workers) {
             w->loop->publish();
-            c += w->engine->counters();
+            c += w->core->engine().counters();
             pc += w->loop->port_counters();
         }
         return fmt::format("\"engine\": {{{}}}, {}", engine_json(c), port_json(pc));
@@ -513,14 +515,14 @@ int run_client(Run& run) {
     for (auto& w : run.workers) {
         // The connections, shared out: loop i opens every loop-th one.
         const std::uint32_t share = o.connections / loops + (w->index < o.connections % loops ? 1 : 0);
-        w->client = std::make_unique<bench::Client>(*w->engine, o, share);
+        w->client = std::make_unique<bench::Client>(*w->core, o, share);
     }
     fmt::print("synack-bench {}: echo client on port {} ({}), {}/{} at {}, {} run loop(s), {} connection(s) to {}:{}, "
                "{} bytes each\n",
                synack::version(), o.port_id, run.port.driver(), ip_text(o.ip), o.prefix_len, mac_text(run.port.mac()),
                loops, o.connections, ip_text(o.connect_ip), o.connect_port, o.source_bytes);
     std::fflush(stdout);
-    run.workers[0]->engine->announce();
+    run.workers[0]->core->announce();
     run.start = run.clock.now();
     run_all(run);
     bench::ClientStats s;
@@ -536,8 +538,8 @@ int run_client(Run& run) {
         s.bytes_out += ws.bytes_out;
         s.bytes_in += ws.bytes_in;
         s.echo_errors += ws.echo_errors;
-        retransmits += w->engine->counters().tcp.retransmits;
-        arp_requests += w->engine->counters().arp_requests_sent;
+        retransmits += w->core->engine().counters().tcp.retransmits;
+        arp_requests += w->core->engine().counters().arp_requests_sent;
     }
     const double secs = static_cast<double>((run.clock.now() - run.start).us()) / 1e6;
     fmt::print(
@@ -566,11 +568,11 @@ engine::EngineConfig engine_config(const bench::Options& o, const runtime::Port&
     return ec;
 }
 
-/// One side of a pair: its ring port, engine and run loop.
+/// One side of a pair: its ring port, stack and run loop.
 struct PairSide {
     std::optional<runtime::Port> port;
     std::unique_ptr<runtime::Steering> steering;
-    std::unique_ptr<engine::Engine> engine;
+    std::unique_ptr<Stack> core;
     std::unique_ptr<runtime::RunLoop> loop;
 };
 
@@ -616,10 +618,12 @@ int run_pair(const bench::Options& o) {
             return 1;
         }
         sides[i].steering = std::move(*steering);
-        sides[i].engine = std::make_unique<engine::Engine>(engine_config(o, *sides[i].port, addresses[i]),
-                                                           sides[i].port->pool(), clock.now(), sides[i].port->ctrl_pool());
-        sides[i].loop = std::make_unique<runtime::RunLoop>(*sides[i].port, *sides[i].engine, clock,
-                                                           i == 0 ? lcores[0] : server_lcore, *sides[i].steering, 0);
+        sides[i].core =
+            std::make_unique<Stack>(engine_config(o, *sides[i].port, addresses[i]),
+                                    sides[i].port->pool(), clock.now(), sides[i].port->ctrl_pool());
+        sides[i].loop = std::make_unique<runtime::RunLoop>(*sides[i].port, sides[i].core->engine(),
+                                                           clock, i == 0 ? lcores[0] : server_lcore,
+                                                           *sides[i].steering, 0);
     }
     int status = 0;
     {
@@ -633,26 +637,29 @@ int run_pair(const bench::Options& o) {
         runtime::RunLoop* client_loop = sides[0].loop.get();
         runtime::RunLoop* server_loop = sides[1].loop.get();
         auto server = std::make_unique<bench::ServerPart<bench::SynackStack>>(
-            std::make_unique<bench::SynackStack>(*sides[1].engine, clock), [server_loop] { return server_loop->once(); }, o);
+            std::make_unique<bench::SynackStack>(*sides[1].core),
+            [server_loop] { return server_loop->once(); }, o);
         if (const auto port = server->listen()) {
             fmt::print(stderr, "synack-bench: option --listen: '{}' cannot be listened on\n", *port);
             return 2;
         }
         auto client = std::make_unique<bench::ClientPart<bench::SynackStack>>(
-            std::make_unique<bench::SynackStack>(*sides[0].engine, clock, addresses[1], bench::listen_ports(o)),
+            std::make_unique<bench::SynackStack>(*sides[0].core, addresses[1],
+                                                 bench::listen_ports(o)),
             [client_loop] { return client_loop->once(); }, o, o.connections, o.rate, o.count);
         lanes.back()->parts.push_back(std::move(server));
         lanes[0]->parts.push_back(std::move(client));
         fmt::print("synack-bench {}: pair, {} over net_ring, {} connection(s), client on lcore {}, server on lcore {}\n",
                    synack::version(), bench::to_string(o.workload), o.connections, lcores[0], server_lcore);
         std::fflush(stdout);
-        sides[0].engine->announce();
-        sides[1].engine->announce();
+        sides[0].core->announce();
+        sides[1].core->announce();
         status = bench::run_lanes(o, lanes, g_signal, [&sides] {
             std::string out;
             const char* names[2] = {"client_engine", "server_engine"};
             for (int i = 0; i < 2; ++i) {
-                out += fmt::format("{}\"{}\": {{{}}}", i == 0 ? "" : ", ", names[i], engine_json(sides[i].engine->counters()));
+                out += fmt::format("{}\"{}\": {{{}}}", i == 0 ? "" : ", ", names[i],
+                                   engine_json(sides[i].core->engine().counters()));
             }
             return out;
         });
@@ -660,7 +667,7 @@ int run_pair(const bench::Options& o) {
     // The engines go (and free what they hold), then what is left in the rings.
     for (PairSide& side : sides) {
         side.loop.reset();
-        side.engine.reset();
+        side.core.reset();
     }
     for (rte_ring* r : {to_server, to_client}) {
         void* m = nullptr;
@@ -708,9 +715,10 @@ int run_role(const bench::Options& o, runtime::Port& port, runtime::Steering& st
             return 2;
         }
         // Throws std::bad_alloc where a table beyond the pool does not fit (main() says so).
-        w->engine = std::make_unique<engine::Engine>(ec, port.pool(static_cast<std::uint16_t>(i)), clock.now(),
-                                                     port.ctrl_pool(static_cast<std::uint16_t>(i)));
-        w->loop = std::make_unique<runtime::RunLoop>(port, *w->engine, clock, lcore, steering, i);
+        w->core = std::make_unique<Stack>(ec, port.pool(static_cast<std::uint16_t>(i)), clock.now(),
+                                          port.ctrl_pool(static_cast<std::uint16_t>(i)));
+        w->loop =
+            std::make_unique<runtime::RunLoop>(port, w->core->engine(), clock, lcore, steering, i);
         run.workers.push_back(std::move(w));
     }
     return o.role == bench::Role::client ? run_client(run) : run_server(run);

@@ -43,7 +43,7 @@ std::uint64_t stream_errors(wire::Bytes data, std::uint64_t offset) noexcept {
     return errors;
 }
 
-std::uint64_t send_stream(engine::Engine& e, engine::ConnId id, std::uint64_t sent, std::uint64_t total) noexcept {
+std::uint64_t send_stream(Stack& e, Conn id, std::uint64_t sent, std::uint64_t total) noexcept {
     const std::uint64_t start = sent;
     while (sent < total) {
         const std::uint32_t room = e.writable(id);
@@ -62,7 +62,7 @@ std::uint64_t send_stream(engine::Engine& e, engine::ConnId id, std::uint64_t se
     return sent - start;
 }
 
-Checked read_stream(engine::Engine& e, engine::ConnId id, std::uint64_t received, Sha256* hash) noexcept {
+Checked read_stream(Stack& e, Conn id, std::uint64_t received, Sha256* hash) noexcept {
     Checked c;
     wire::Bytes spans[16];
     const std::size_t n = e.peek(id, spans, 16);
@@ -74,11 +74,11 @@ Checked read_stream(engine::Engine& e, engine::ConnId id, std::uint64_t received
             hash->update(spans[i]);
         }
     }
-    e.consume(id, c.bytes);
+    (void)e.consume(id, c.bytes);
     return c;
 }
 
-std::uint32_t echo_stream(engine::Engine& e, engine::ConnId id) noexcept {
+std::uint32_t echo_stream(Stack& e, Conn id) noexcept {
     wire::Bytes spans[16];
     const std::size_t n = e.peek(id, spans, 16);
     std::uint32_t echoed = 0;
@@ -87,21 +87,21 @@ std::uint32_t echo_stream(engine::Engine& e, engine::ConnId id) noexcept {
             const std::uint32_t room = e.writable(id);
             wire::MbufPtr m = room == 0 ? wire::MbufPtr{} : e.alloc_buffer();
             if (!m) {
-                e.consume(id, echoed);
+                (void)e.consume(id, echoed);
                 return echoed;
             }
             const auto len = static_cast<std::uint16_t>(
                 std::min<std::size_t>({spans[i].size() - off, room, rte_pktmbuf_tailroom(m.get())}));
             std::memcpy(rte_pktmbuf_append(m.get(), len), spans[i].data() + off, len);
             if (!e.send(id, m).ok()) {
-                e.consume(id, echoed);
+                (void)e.consume(id, echoed);
                 return echoed;
             }
             off += len;
             echoed += len;
         }
     }
-    e.consume(id, echoed);
+    (void)e.consume(id, echoed);
     return echoed;
 }
 

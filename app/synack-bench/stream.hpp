@@ -5,7 +5,7 @@
 
 #include "sha256.hpp"
 
-#include <synack/engine/engine.hpp>
+#include <synack/api/stack.hpp>
 
 #include <cstdint>
 
@@ -23,7 +23,7 @@ std::uint64_t stream_errors(wire::Bytes data, std::uint64_t offset) noexcept;
 /// Queues the stream's bytes from offset `sent` up to `total`, as far as the
 /// send buffer and the pool allow (filled buffers, zero copy from there on).
 /// Returns the bytes queued.
-std::uint64_t send_stream(engine::Engine& e, engine::ConnId id, std::uint64_t sent, std::uint64_t total) noexcept;
+std::uint64_t send_stream(Stack& s, Conn c, std::uint64_t sent, std::uint64_t total) noexcept;
 
 /// Reads and releases what arrived, checking it in place against the stream
 /// from offset `received`, and adding it to hash when one is given.
@@ -31,11 +31,11 @@ struct Checked {
     std::uint32_t bytes = 0;
     std::uint64_t errors = 0; // bytes that differ from the stream
 };
-Checked read_stream(engine::Engine& e, engine::ConnId id, std::uint64_t received, Sha256* hash = nullptr) noexcept;
+Checked read_stream(Stack& s, Conn c, std::uint64_t received, Sha256* hash = nullptr) noexcept;
 
 /// Sends back what arrived, as far as the send buffer and the pool allow,
 /// and releases what was sent back; the rest stays unread (the window
 /// closes on the peer: back-pressure, no buffering here). Returns the bytes.
-std::uint32_t echo_stream(engine::Engine& e, engine::ConnId id) noexcept;
+std::uint32_t echo_stream(Stack& s, Conn c) noexcept;
 
 } // namespace synack::bench

@@ -1,11 +1,12 @@
 #pragma once
-// The workloads' Stack (workload.hpp) over one synack engine: reads in
-// place from the mbufs that arrived, writes into mbufs from the engine's
-// pool, events from the engine's queue.
+// The workloads' Stack (workload.hpp) over one synack Stack (the public
+// API): reads in place from the mbufs that arrived, writes into mbufs from
+// its pool, events from its ready list.
 
 #include "stream.hpp"
 #include "workload.hpp"
 
+#include <synack/api/stack.hpp>
 #include <synack/engine/engine.hpp>
 #include <synack/time/clock.hpp>
 
@@ -17,36 +18,41 @@ namespace synack::bench {
 
 class SynackStack {
 public:
-    using Handle = engine::ConnId;
+    using Handle = Conn;
 
     /// Connections go to target_ip, at its ports in turn (one peer port
-    /// offers only the ephemeral range's 28,232 connections); the clock
-    /// gives the engine's time.
-    SynackStack(engine::Engine& engine, const time::Clock& clock, wire::Ipv4Addr target_ip = {},
-                std::vector<std::uint16_t> target_ports = {})
-        : engine_(engine), clock_(clock), target_ip_(target_ip), target_ports_(std::move(target_ports)) {}
+    /// offers only the ephemeral range's 28,232 connections).
+    explicit SynackStack(Stack& stack, wire::Ipv4Addr target_ip = {},
+                         std::vector<std::uint16_t> target_ports = {})
+        : stack_(stack), target_ip_(target_ip), target_ports_(std::move(target_ports)) {}
 
     static std::size_t slot(Handle h) noexcept { return h.index; }
 
-    bool listen(std::uint16_t port) noexcept { return engine_.listen(port).ok(); }
-    void unlisten(std::uint16_t port) noexcept { engine_.unlisten(port); }
+    bool listen(std::uint16_t port) noexcept { return stack_.listen(port).ok(); }
+    void unlisten(std::uint16_t port) noexcept { stack_.unlisten(port); }
 
+    /// Passive opens come on the ready list: the step's list is taken here
+    /// (the workloads accept before they handle events), and handed out in
+    /// poll_events().
     template <typename F>
     void accept_all(std::uint16_t port, F&& f) {
-        while (const auto id = engine_.accept(port)) {
-            engine_.set_nagle(*id, false);
-            f(*id);
+        take_ready();
+        for (const Ready& r : ready_) {
+            if (r.has(ready::connected) && r.listen_port == port) {
+                (void)stack_.set_no_delay(r.conn, true);
+                f(r.conn);
+            }
         }
     }
 
     std::optional<Handle> connect() noexcept {
         const std::uint16_t port = target_ports_[next_port_];
         next_port_ = (next_port_ + 1) % target_ports_.size();
-        auto id = engine_.connect(target_ip_, port, clock_.now());
+        auto id = stack_.connect(target_ip_, port);
         if (!id.ok()) {
             return std::nullopt;
         }
-        engine_.set_nagle(*id, false);
+        (void)stack_.set_no_delay(*id, true);
         return *id;
     }
 
@@ -61,18 +67,26 @@ public:
             }
             retry_.clear();
         }
-        engine::Event events[64];
-        while (const std::size_t n = engine_.events(events, 64)) {
-            for (std::size_t i = 0; i < n; ++i) {
-                const engine::Event& e = events[i];
-                f(e.conn, to_stack_event(e.kind), e.reason == tcp::CloseReason::normal);
+        take_ready();
+        for (const Ready& r : ready_) {
+            // In the order they happen to a connection; closed last, after
+            // which the handle is stale.
+            for (const auto& [bit, e] : {std::pair{ready::connected, StackEvent::connected},
+                                         std::pair{ready::readable, StackEvent::readable},
+                                         std::pair{ready::writable, StackEvent::writable},
+                                         std::pair{ready::peer_closed, StackEvent::peer_closed},
+                                         std::pair{ready::closed, StackEvent::closed}}) {
+                if (r.has(bit)) {
+                    f(r.conn, e, r.reason == CloseReason::normal);
+                }
             }
         }
+        ready_.clear();
     }
 
     std::uint32_t discard(Handle h) noexcept {
-        const std::uint32_t n = engine_.readable(h);
-        engine_.consume(h, n);
+        const std::uint32_t n = stack_.readable(h);
+        (void)stack_.consume(h, n);
         return n;
     }
 
@@ -80,7 +94,7 @@ public:
     Checked check(Handle h, std::uint64_t offset, Sha256* hash) noexcept {
         Checked all;
         for (;;) {
-            const Checked got = read_stream(engine_, h, offset + all.bytes, hash);
+            const Checked got = read_stream(stack_, h, offset + all.bytes, hash);
             if (got.bytes == 0) {
                 return all;
             }
@@ -90,47 +104,44 @@ public:
     }
 
     std::uint32_t write(Handle h, std::uint64_t offset, std::uint32_t n) noexcept {
-        const std::uint64_t sent = send_stream(engine_, h, offset, offset + n);
-        if (sent < n && engine_.writable(h) > 0) {
+        const std::uint64_t sent = send_stream(stack_, h, offset, offset + n);
+        if (sent < n && stack_.writable(h) > 0) {
             starved_.push_back(h);
         }
         return static_cast<std::uint32_t>(sent);
     }
 
     std::uint32_t echo(Handle h) noexcept {
-        const std::uint32_t n = echo_stream(engine_, h);
-        if (engine_.readable(h) > 0 && engine_.writable(h) > 0) {
+        const std::uint32_t n = echo_stream(stack_, h);
+        if (stack_.readable(h) > 0 && stack_.writable(h) > 0) {
             starved_.push_back(h);
         }
         return n;
     }
-    bool unsent_echo(Handle h) noexcept { return engine_.readable(h) > 0; }
+    bool unsent_echo(Handle h) noexcept { return stack_.readable(h) > 0; }
 
     void want_write(Handle, bool) noexcept {} // the engine tells when room returns
-    void shutdown(Handle h) noexcept { engine_.shutdown(h); }
-    void close(Handle h) noexcept { engine_.close(h); }
-    void abort(Handle h) noexcept {
-        if (engine_.state(h)) {
-            engine_.abort(h);
-        }
-    }
+    void shutdown(Handle h) noexcept { (void)stack_.shutdown(h); }
+    void close(Handle h) noexcept { (void)stack_.close(h); }
+    void abort(Handle h) noexcept { (void)stack_.abort(h); }
 
-    engine::Engine& engine() noexcept { return engine_; }
+    /// The engine, for its counters (not in the public API yet).
+    engine::Engine& engine() noexcept { return stack_.engine(); }
 
 private:
-    static StackEvent to_stack_event(tcp::ConnEvent e) noexcept {
-        switch (e) {
-        case tcp::ConnEvent::connected: return StackEvent::connected;
-        case tcp::ConnEvent::readable: return StackEvent::readable;
-        case tcp::ConnEvent::writable: return StackEvent::writable;
-        case tcp::ConnEvent::peer_closed: return StackEvent::peer_closed;
-        case tcp::ConnEvent::closed: return StackEvent::closed;
+    /// The step's ready list, once per step.
+    void take_ready() {
+        if (!ready_.empty()) {
+            return;
         }
-        return StackEvent::readable;
+        Ready batch[64];
+        while (const std::size_t n = stack_.ready(batch, 64)) {
+            ready_.insert(ready_.end(), batch, batch + n);
+        }
     }
 
-    engine::Engine& engine_;
-    const time::Clock& clock_;
+    Stack& stack_;
+    std::vector<Ready> ready_;
     wire::Ipv4Addr target_ip_;
     std::vector<std::uint16_t> target_ports_;
     std::size_t next_port_ = 0;
