@@ -11,6 +11,7 @@
 // when every one came back intact and closed normally.
 
 #include "client.hpp"
+#include "values.hpp"
 #include "harness.hpp"
 #include "options.hpp"
 #include "parts.hpp"
@@ -60,14 +61,8 @@ std::atomic<bool> g_signal{false}; // lock-free: safe to set in a signal handler
 
 void on_signal(int) { g_signal.store(true, std::memory_order_relaxed); }
 
-std::string ip_text(wire::Ipv4Addr a) {
-    return fmt::format("{}.{}.{}.{}", a.value >> 24, (a.value >> 16) & 0xff, (a.value >> 8) & 0xff, a.value & 0xff);
-}
-
-std::string mac_text(wire::MacAddr m) {
-    return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m.bytes[0], m.bytes[1], m.bytes[2], m.bytes[3],
-                       m.bytes[4], m.bytes[5]);
-}
+using app::ip_text;
+using app::mac_text;
 
 /// What a loop shows the main lcore for its once-a-second line: a copy made
 /// ten times a second under a lock, never the live counters.

@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include "values.hpp"
+
 #include <synack/engine/engine.hpp>
 
 #include <boost/program_options.hpp>
@@ -20,6 +22,12 @@
 namespace synack::bench {
 
 namespace po = boost::program_options;
+using app::ip_text;
+using app::ipv4;
+using app::not_a_host;
+using app::number;
+using app::prefix_mask;
+using app::seconds;
 
 const char* to_string(ServerMode m) noexcept {
     switch (m) {
@@ -46,32 +54,6 @@ const char* to_string(StackKind k) noexcept { return k == StackKind::synack ? "s
 
 namespace {
 
-std::optional<std::uint32_t> number(std::string_view s, std::uint32_t max) {
-    std::uint32_t v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || end != s.data() + s.size() || s.empty() || v > max) {
-        return std::nullopt;
-    }
-    return v;
-}
-
-std::optional<wire::Ipv4Addr> ipv4(std::string_view s) {
-    std::uint32_t value = 0;
-    for (int i = 0; i < 4; ++i) {
-        const std::size_t dot = i < 3 ? s.find('.') : s.size();
-        if (dot == std::string_view::npos) {
-            return std::nullopt;
-        }
-        const auto octet = number(s.substr(0, dot), 255);
-        if (!octet) {
-            return std::nullopt;
-        }
-        value = value << 8 | *octet;
-        s = i < 3 ? s.substr(dot + 1) : s.substr(dot);
-    }
-    return s.empty() ? std::optional(wire::Ipv4Addr{value}) : std::nullopt;
-}
-
 std::optional<ServerMode> server_mode(std::string_view s) {
     for (const ServerMode m : {ServerMode::echo, ServerMode::sink, ServerMode::source, ServerMode::rr, ServerMode::hold}) {
         if (s == to_string(m)) {
@@ -81,128 +63,18 @@ std::optional<ServerMode> server_mode(std::string_view s) {
     return std::nullopt;
 }
 
-/// A decimal number of seconds, at least 0 and at most a week.
-std::optional<double> seconds(const std::string& s) {
-    double v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || end != s.data() + s.size() || s.empty() || !(v >= 0) || v > 7 * 24 * 3600) {
-        return std::nullopt;
-    }
-    return v;
-}
-
 ParseError bad(const std::string& option, const std::string& value, const std::string& why) {
     return {fmt::format("synack-bench: option --{}: '{}' {}", option, value, why)};
 }
 
-std::string ip_text(wire::Ipv4Addr a) {
-    return fmt::format("{}.{}.{}.{}", a.value >> 24, (a.value >> 16) & 0xff, (a.value >> 8) & 0xff,
-                       a.value & 0xff);
-}
-
-std::uint32_t prefix_mask(std::uint8_t prefix_len) {
-    return prefix_len == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix_len);
-}
-
-/// Why a cannot be a host's address on a link of prefix_len (ours or the
-/// gateway's), or nullopt when it can. RFC 1122 section 3.2.1.3 and RFC 5735
-/// name the blocks; a /31 (RFC 3021) and a /32 have no network or broadcast
-/// address of their own.
-std::optional<std::string> not_a_host(wire::Ipv4Addr a, std::uint8_t prefix_len) {
-    const std::uint32_t v = a.value;
-    if (v >> 24 == 0) {
-        return "is in 0.0.0.0/8, which means 'this network', not a host";
-    }
-    if (v >> 24 == 127) {
-        return "is a loopback address (127.0.0.0/8), never on a port";
-    }
-    if (v >> 28 == 0xe) {
-        return "is a multicast address (224.0.0.0/4), not a host's";
-    }
-    if (v == 0xffffffff) {
-        return "is the limited broadcast address, not a host's";
-    }
-    if (v >> 28 == 0xf) {
-        return "is in the reserved block 240.0.0.0/4, not a host's";
-    }
-    if (prefix_len < 31) {
-        const std::uint32_t host = v & ~prefix_mask(prefix_len);
-        if (host == 0) {
-            return fmt::format("is the network address of its /{} prefix, not a host's",
-                               prefix_len);
-        }
-        if (host == ~prefix_mask(prefix_len)) {
-            return fmt::format("is the broadcast address of its /{} prefix, not a host's",
-                               prefix_len);
-        }
-    }
-    return std::nullopt;
-}
-
-/// A config file may be no larger: it is a few name = value lines.
-constexpr std::size_t config_bytes_max = 1 << 20;
-
-/// Reads the file open as fd into text. Returns why it is not a config
-/// file, or nullopt: anything but a regular file (a directory; a device such
-/// as /dev/zero, which never ends; a pipe), one over config_bytes_max, or
-/// one that is not text.
-std::optional<std::string> read_text(int fd, std::string& text) {
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        return fmt::format("cannot be read: {}", std::strerror(errno));
-    }
-    if (S_ISDIR(st.st_mode)) {
-        return "is a directory, not a file";
-    }
-    if (!S_ISREG(st.st_mode)) {
-        return "is not a regular file";
-    }
-    // One byte past the limit, whatever st_size said: a file may grow, and
-    // some (in /proc) say 0.
-    text.resize(config_bytes_max + 1);
-    std::size_t got = 0;
-    while (got < text.size()) {
-        const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
-        if (n > 0) {
-            got += static_cast<std::size_t>(n);
-        } else if (n == 0) {
-            break;
-        } else if (errno != EINTR) {
-            return fmt::format("cannot be read: {}", std::strerror(errno));
-        }
-    }
-    text.resize(got);
-    if (got > config_bytes_max) {
-        return fmt::format("is larger than {} KiB: not a config file", config_bytes_max >> 10);
-    }
-    const auto control = [](unsigned char c) {
-        return (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f;
-    };
-    if (std::any_of(text.begin(), text.end(), control)) {
-        return "is not a text file of name = value lines";
-    }
-    return std::nullopt;
-}
-
 /// The text of the config file at path, or the error that refuses it.
-std::variant<std::string, ParseError> read_config(const std::string& path) {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused).
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        return bad("config", path, fmt::format("cannot be read: {}", std::strerror(errno)));
-    }
+std::variant<std::string, ParseError> config_text(const std::string& path) {
     std::string text;
-    const auto why = read_text(fd, text);
-    ::close(fd);
-    if (why) {
+    if (const auto why = app::read_config(path, text)) {
         return bad("config", path, *why);
     }
     return text;
 }
-
-} // namespace
-
-namespace {
 
 /// The server mode a pair's server takes for its client's workload.
 ServerMode pair_server_mode(const Options& o) {
@@ -325,7 +197,7 @@ std::variant<Options, ParseError> parse_options(int argc, char** argv) {
     try {
         po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), vm);
         if (vm.count("config") != 0) {
-            auto text = read_config(vm["config"].as<std::string>());
+            auto text = config_text(vm["config"].as<std::string>());
             if (auto* e = std::get_if<ParseError>(&text)) {
                 return *e;
             }
