@@ -20,6 +20,7 @@ _counter = itertools.count()
 
 def pytest_addoption(parser):
     parser.addoption("--bench", required=True, help="path to synack-bench")
+    parser.addoption("--lb", default=None, help="path to synack-lb")
 
 
 def pytest_sessionstart(session):

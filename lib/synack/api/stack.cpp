@@ -25,6 +25,10 @@ static_assert(ready::writable == engine::ready_bit(tcp::ConnEvent::writable));
 static_assert(ready::peer_closed == engine::ready_bit(tcp::ConnEvent::peer_closed));
 static_assert(ready::closed == engine::ready_bit(tcp::ConnEvent::closed));
 
+Ipv4Addr v4_of(const wire::Ipv6Addr& mapped) noexcept {
+    return Ipv4Addr::load(mapped.bytes.data() + 12);
+}
+
 engine::ConnId id_of(Conn c) noexcept { return {c.index, c.generation}; }
 Conn conn_of(engine::ConnId id) noexcept { return {id.index, id.generation}; }
 
@@ -56,6 +60,16 @@ engine::EngineConfig engine_config(const StackConfig& s) noexcept {
     e.syn_cookies = cookies_of(s.syn_cookies);
     e.ephemeral_port_min = s.ephemeral_port_min;
     e.ephemeral_port_max = s.ephemeral_port_max;
+    if (s.owns) {
+        e.owns_tuple = [owns = s.owns](const tcp::FourTuple& t) {
+            return owns(v4_of(t.local_addr), t.local_port, v4_of(t.remote_addr), t.remote_port);
+        };
+    }
+    e.arp_responder = s.arp_responder;
+    e.tcp.syn_retries = s.syn_retries;
+    // Every connection may queue a segment and an event in one pass.
+    e.event_queue = std::max(e.event_queue, 4 * s.max_connections);
+    e.tx_queue = std::max(e.tx_queue, 2 * s.max_connections);
     e.tcp.mss = s.mss;
     e.tcp.send_buffer_bytes = s.send_buffer_bytes;
     e.tcp.recv_buffer_bytes = s.recv_buffer_bytes;
@@ -85,10 +99,6 @@ ConnError conn_error(engine::ConnError e) noexcept {
     case engine::ConnError::no_room: return ConnError::no_room;
     }
     return ConnError::stale;
-}
-
-Ipv4Addr v4_of(const wire::Ipv6Addr& mapped) noexcept {
-    return Ipv4Addr::load(mapped.bytes.data() + 12);
 }
 
 } // namespace
@@ -351,5 +361,14 @@ Result<ConnInfo, ConnError> Stack::info(Conn c) noexcept {
 }
 
 std::size_t Stack::connections() const noexcept { return engine_->connections(); }
+
+std::size_t Stack::bytes_per_connection() noexcept {
+    // The connection (a pool slot, padded), its entries in the tables (slot,
+    // generation, free and dirty lists, flow-table bucket, ready list: about
+    // 48 bytes), and its share of the event and transmit queues (4 events and
+    // 2 frames of 16 and 8 bytes).
+    constexpr std::size_t tables = 48 + 4 * 16 + 2 * 8;
+    return sizeof(engine::EngineConn) + alignof(engine::EngineConn) + tables;
+}
 
 } // namespace synack

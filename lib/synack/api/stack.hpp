@@ -30,6 +30,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -158,6 +159,17 @@ struct StackConfig {
     SynCookies syn_cookies = SynCookies::on_overflow;
     std::uint16_t ephemeral_port_min = 32768;
     std::uint16_t ephemeral_port_max = 60999;
+    /// With several stacks on one port (one per run loop): connect() takes
+    /// only a local port this accepts, so that the replies come back to this
+    /// stack (the runtime's Steering::owns). Empty: any port.
+    std::function<bool(Ipv4Addr local, std::uint16_t local_port, Ipv4Addr remote,
+                       std::uint16_t remote_port)>
+        owns;
+    /// Whether this stack answers ARP for its address (one of several on a port does).
+    bool arp_responder = true;
+    /// SYNs resent before connect() ends with CloseReason::timed_out (1 s,
+    /// 2 s, 4 s ... apart).
+    std::uint8_t syn_retries = 6;
     /// Our MSS (the MTU less 40 bytes).
     std::uint16_t mss = 1460;
     /// Per connection: the send budget, and the receive window when empty.
@@ -329,6 +341,9 @@ public:
 
     /// Connections held (TIME-WAIT records apart).
     std::size_t connections() const noexcept;
+    /// Memory a stack takes per StackConfig::max_connections, all of it at
+    /// construction (buffers apart): for a program to check what fits.
+    static std::size_t bytes_per_connection() noexcept;
     /// The engine, for the runtime and tests; applications never need it.
     engine::Engine& engine() noexcept { return *engine_; }
 

@@ -158,13 +158,17 @@ void Steering::rss_disagrees(unsigned here, unsigned owner, std::uint32_t hash, 
 }
 
 bool Steering::owns(unsigned w, const tcp::FourTuple& t) const noexcept {
+    return owns(w, wire::Ipv4Addr::load(t.local_addr.bytes.data() + 12), t.local_port,
+                wire::Ipv4Addr::load(t.remote_addr.bytes.data() + 12), t.remote_port);
+}
+
+bool Steering::owns(unsigned w, wire::Ipv4Addr local, std::uint16_t local_port,
+                    wire::Ipv4Addr remote, std::uint16_t remote_port) const noexcept {
     if (workers_ == 1) {
         return true;
     }
     // Replies arrive from the remote end: hash them as the port will.
-    const wire::Ipv4Addr remote = wire::Ipv4Addr::load(t.remote_addr.bytes.data() + 12);
-    const wire::Ipv4Addr local = wire::Ipv4Addr::load(t.local_addr.bytes.data() + 12);
-    return owner_of_hash(toeplitz_.ipv4_tcp(remote, local, t.remote_port, t.local_port)) == w;
+    return owner_of_hash(toeplitz_.ipv4_tcp(remote, local, remote_port, local_port)) == w;
 }
 
 } // namespace synack::runtime

@@ -100,6 +100,9 @@ public:
     /// Whether loop w owns the connection `tuple` (from our side): the test
     /// for an active open's ephemeral port, so the replies come back to w.
     bool owns(unsigned w, const tcp::FourTuple& tuple) const noexcept;
+    /// The same for an IPv4 connection named by its addresses and ports.
+    bool owns(unsigned w, wire::Ipv4Addr local, std::uint16_t local_port, wire::Ipv4Addr remote,
+              std::uint16_t remote_port) const noexcept;
 
     /// The ring from loop `from` to loop `to` (from != to); the TX hand-off ring of loop `from`.
     rte_ring* ring(unsigned from, unsigned to) const noexcept { return rings_[from * workers_ + to]; }

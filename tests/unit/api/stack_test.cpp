@@ -177,6 +177,8 @@ TEST_CASE("api: StackConfig's defaults are the engine's", "[api]") {
     CHECK(from_stack.syn_cookies == engine_default.syn_cookies);
     CHECK(from_stack.ephemeral_port_min == engine_default.ephemeral_port_min);
     CHECK(from_stack.ephemeral_port_max == engine_default.ephemeral_port_max);
+    CHECK(from_stack.arp_responder == engine_default.arp_responder);
+    CHECK(from_stack.tcp.syn_retries == engine_default.tcp.syn_retries);
     CHECK(from_stack.tcp.mss == engine_default.tcp.mss);
     CHECK(from_stack.tcp.send_buffer_bytes == engine_default.tcp.send_buffer_bytes);
     CHECK(from_stack.tcp.recv_buffer_bytes == engine_default.tcp.recv_buffer_bytes);
