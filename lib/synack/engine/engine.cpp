@@ -434,7 +434,15 @@ void Engine::shrink_to_time_wait(Conn& c, time::Instant now) noexcept {
     static_cast<tcp::TimeWait&>(*r) = tcp::time_wait_of(c);
     const auto index = static_cast<std::uint32_t>(c.user_id);
     const ConnId id{index, generation_[index]};
-    const bool tell = !c.app_closed;
+    // As far as the application goes the connection is over: both FINs are
+    // acknowledged and every byte read.
+    if (!c.app_closed) {
+        if (config_.ready_list) {
+            make_ready(index, &c, tcp::ConnEvent::closed);
+        } else if (!events_.push(Event{id, tcp::ConnEvent::closed, tcp::CloseReason::normal})) {
+            ++counters_.events_lost;
+        }
+    }
     free_conn(c, now); // out of the flow table first: the record takes its tuple
     const bool inserted = time_wait_.insert(*r); // as many table entries as records
     SYNACK_ASSERT(inserted);
@@ -443,11 +451,6 @@ void Engine::shrink_to_time_wait(Conn& c, time::Instant now) noexcept {
     // still reading).
     wheel_.arm(r->timer, now + config_.tcp.msl + config_.tcp.msl);
     ++counters_.time_wait_compacted;
-    // As far as the application goes the connection is over: both FINs are
-    // acknowledged and every byte read.
-    if (tell && !events_.push(Event{id, tcp::ConnEvent::closed, tcp::CloseReason::normal})) {
-        ++counters_.events_lost;
-    }
 }
 
 void Engine::free_time_wait(TimeWaitRecord& r) noexcept {

@@ -404,6 +404,13 @@ TEST_CASE("api: half-close both ways: shutdown, peer_closed, then closed normal 
     REQUIRE(a_end.has_value());
     CHECK(a_end->has(ready::closed));
     CHECK(a_end->reason == CloseReason::normal);
+    // b closed first: TIME-WAIT, shrunk to a record, is the end for its application too.
+    const auto b_end = entry_for(ready_of(p.b), p.client);
+    REQUIRE(b_end.has_value());
+    CHECK(b_end->has(ready::closed));
+    CHECK(b_end->reason == CloseReason::normal);
+    CHECK(p.b.info(p.client).error() == ConnError::stale);
+    CHECK(p.b.engine().time_wait_records() == 1);
 }
 
 TEST_CASE("api: info reports state, RTT, windows and byte counts", "[api]") {
