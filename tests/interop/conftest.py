@@ -33,6 +33,23 @@ def pytest_sessionstart(session):
         print(f"interop: cannot create a network namespace ({r.stderr.strip()}): skipped")
         os._exit(77)
     subprocess.run(["ip", "netns", "del", probe], capture_output=True)
+    remove_stale_hugepage_files()
+
+
+def remove_stale_hugepage_files():
+    """A test killed by its timeout cleans nothing up: EAL page files it
+    left behind (ours are named synack-it-*) would hold the hugepages that
+    the next test needs. Removes those no live process maps."""
+    mapped = set()
+    for maps in pathlib.Path("/proc").glob("[0-9]*/maps"):
+        try:
+            mapped.update(line.split()[-1] for line in maps.read_text().splitlines() if "synack-it-" in line)
+        except OSError:
+            pass  # the process is gone
+    for mount in hugetlbfs_mounts():
+        for f in mount.glob("synack-it-*"):
+            if str(f) not in mapped:
+                f.unlink(missing_ok=True)
 
 
 def run(*cmd, check=True, **kw):
