@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Rooms include only rooms below them (DESIGN.md "Layers").
+"""Rooms include only rooms below them (docs/design.md "Layers").
 
 Usage: check_layering.py LIB_SYNACK_DIR
 Reads every source under lib/synack/<room>/ and fails on an #include of

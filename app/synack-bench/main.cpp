@@ -3,7 +3,7 @@
 // synack-bench [EAL args] -- client --ip a.b.c.d/n --connect a.b.c.d:port
 //              [--connections N] [--bytes B] [--close-first client|server]
 // The benchmark harness: one port, one run loop and engine per lcore (EAL's
-// -l), steered as DESIGN.md says (runtime/steering.hpp). The server prints
+// -l), steered as docs/design.md says (runtime/steering.hpp). The server prints
 // one summary line a second and a JSON summary on exit; SIGINT or SIGTERM
 // closes its connections, stops the port, and checks that every mbuf came
 // back. The client (just what the interop tests need for now) echoes a

@@ -1,4 +1,4 @@
-"""Two run loops on one port (DESIGN.md "Steering"): each connection lives
+"""Two run loops on one port (docs/design.md "Steering"): each connection lives
 on the loop its Toeplitz hash names, whatever queue its packets arrive on.
 - one RX queue (AF_PACKET without fanout, TAP): loop 0 receives everything
   and passes loop 1's packets over an SPSC ring; loop 1 hands its frames to

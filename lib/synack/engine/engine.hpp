@@ -1,5 +1,5 @@
 #pragma once
-// One Engine per core (DESIGN.md "Engine"): it owns that core's connections,
+// One Engine per core (docs/design.md "Engine"): it owns that core's connections,
 // listeners, timer wheel and counters, and is driven through three calls that
 // the runtime and an embedding load balancer make alike:
 //

@@ -131,7 +131,7 @@ Result<Port, PortError> Port::open(const PortConfig& config) noexcept {
     p.tx_caps_.ipv4 = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
     p.tx_caps_.tcp = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_TCP_CKSUM) != 0;
     // RSS over the addresses and TCP ports, with a symmetric key of the
-    // length the port takes (DESIGN.md "Steering").
+    // length the port takes (docs/design.md "Steering").
     std::vector<std::uint8_t> key(info.hash_key_size != 0 ? info.hash_key_size : rss_key_len);
     const auto pattern = symmetric_rss_key();
     for (std::size_t i = 0; i < key.size(); ++i) {

@@ -1,5 +1,5 @@
 #pragma once
-// Which run loop owns a packet (DESIGN.md "Steering"). A connection lives on
+// Which run loop owns a packet (docs/design.md "Steering"). A connection lives on
 // one core for its whole life; its owner is fixed when the port starts, from
 // the Toeplitz hash of the packet's addresses and ports:
 //

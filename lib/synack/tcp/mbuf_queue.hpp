@@ -1,7 +1,7 @@
 #pragma once
 // A FIFO of byte segments held in mbufs, linked through the mbufs' own `next`
 // pointers: the storage under a connection's send and receive buffers
-// (DESIGN.md "Buffers and the zero-copy ring API"). Linking through the mbufs
+// (docs/design.md "Buffers and the zero-copy path"). Linking through the mbufs
 // needs no allocation and no node type; the queue keeps head, tail, byte and
 // segment counts itself, because the head mbuf's pkt_len and nb_segs are 16-
 // and 32-bit fields of one packet, not of a stream.

@@ -1,6 +1,6 @@
 #pragma once
-// A connection's receive buffer (DESIGN.md "Buffers and the zero-copy ring
-// API"): in-order payload the application has not released yet, held in the
+// A connection's receive buffer (docs/design.md "Buffers and the zero-copy
+// path"): in-order payload the application has not released yet, held in the
 // very mbufs the NIC filled. The TCP layer trims the headers (rte_pktmbuf_adj)
 // and pushes the payload; the application reads it in place (peek, front) and
 // releases it (consume), or takes the mbufs themselves to forward them (take).

@@ -1,6 +1,6 @@
 #pragma once
 // A connection's send buffer, which is also its retransmission queue
-// (DESIGN.md "Buffers and the zero-copy ring API"): the bytes the application
+// (docs/design.md "Buffers and the zero-copy path"): the bytes the application
 // committed and the peer has not acknowledged, as the very mbufs the
 // application handed over. Offset 0 is SND.UNA (RFC 9293 section 3.3.1); the
 // TCP layer keeps SND.NXT and the sequence numbers, this buffer only bytes.

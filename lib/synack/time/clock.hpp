@@ -6,7 +6,7 @@
 // uint64_t lasts 584,000 years.
 //
 // Time enters the stack only through a Clock read once per burst and passed
-// down as an argument (DESIGN.md "Engine"); nothing else reads a system clock.
+// down as an argument (docs/design.md "Engine"); nothing else reads a system clock.
 
 #include <synack/base/assert.hpp>
 

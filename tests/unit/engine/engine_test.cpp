@@ -533,7 +533,7 @@ TEST_CASE("engine: an engine that is not the ARP responder learns from a request
 
 TEST_CASE("engine: connect() takes only an ephemeral port that owns_tuple accepts", "[engine][api]") {
     // With several engines on a port, an active open must pick a port whose
-    // replies are steered back to its own engine (DESIGN.md "Steering").
+    // replies are steered back to its own engine (docs/design.md "Steering").
     const time::Instant now = time::Instant::from_us(1'000'000);
     engine::EngineConfig c = config(ip_a, mac_a, mac_b);
     c.owns_tuple = [](const tcp::FourTuple& t) { return t.local_port % 3 == 1; };
