@@ -314,7 +314,9 @@ public:
     // --- ending ---
 
     /// Shuts down the write side: a FIN after the queued data. Reading goes
-    /// on until ready::peer_closed. Errors: stale.
+    /// on until ready::peer_closed. Caution: after ready::peer_closed, read
+    /// everything first; a connection whose close then completes is freed
+    /// with what is unread (to be fixed). Errors: stale.
     Status<ConnError> shutdown(Conn c) noexcept;
     /// Done with the connection: the write side shuts down and the stack
     /// finishes it alone; no more ready entries, the handle is stale at once.
