@@ -1,7 +1,7 @@
 #pragma once
-// TIME-WAIT kept small, so that millions fit (docs/design.md "Engine"). Once both FINs are acknowledged and the
-// application has read everything, a connection needs only what it takes
-// to answer the segments RFC 9293 section 3.10.7.4 expects in TIME-WAIT:
+// TIME-WAIT kept small, so that millions fit (docs/design.md "Engine").
+// Once both FINs are acknowledged and the application has read everything,
+// a connection needs only what it takes to answer the segments RFC 9293 section 3.10.7.4 expects in TIME-WAIT:
 // acknowledge a retransmitted FIN, and judge a new SYN for the same ports.
 
 #include <synack/tcp/env.hpp>
