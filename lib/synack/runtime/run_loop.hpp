@@ -2,8 +2,8 @@
 // One core's run loop (docs/design.md "Run to completion"): receive a
 // burst from this loop's queues, pass each packet another loop owns to it
 // (runtime/steering.hpp), take what other loops passed here, hand it all to
-// the engine, fire its timers, transmit what it produced. The embedding API is used exactly as a host that owns its ports
-// would use it.
+// the engine, fire its timers, transmit what it produced. The embedding
+// API is used exactly as a host that owns its ports would use it.
 
 #include <synack/engine/engine.hpp>
 #include <synack/runtime/port.hpp>

@@ -1,8 +1,9 @@
 #pragma once
 // TIME-WAIT kept small, so that millions fit (docs/design.md "Engine").
 // Once both FINs are acknowledged and the application has read everything,
-// a connection needs only what it takes to answer the segments RFC 9293 section 3.10.7.4 expects in TIME-WAIT:
-// acknowledge a retransmitted FIN, and judge a new SYN for the same ports.
+// a connection needs only what it takes to answer the segments RFC 9293
+// section 3.10.7.4 expects in TIME-WAIT: acknowledge a retransmitted FIN,
+// and judge a new SYN for the same ports.
 
 #include <synack/tcp/env.hpp>
 #include <synack/tcp/four_tuple.hpp>
