@@ -314,9 +314,8 @@ public:
     // --- ending ---
 
     /// Shuts down the write side: a FIN after the queued data. Reading goes
-    /// on until ready::peer_closed. Caution: after ready::peer_closed, read
-    /// everything first; a connection whose close then completes is freed
-    /// with what is unread (to be fixed). Errors: stale.
+    /// on until ready::peer_closed; a close that completes with data unread
+    /// keeps it, and ready::closed comes once it is read. Errors: stale.
     Status<ConnError> shutdown(Conn c) noexcept;
     /// Done with the connection: the write side shuts down and the stack
     /// finishes it alone; no more ready entries, the handle is stale at once.

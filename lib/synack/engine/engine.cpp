@@ -702,6 +702,11 @@ void Engine::make_ready(std::uint32_t index, Conn* c, tcp::ConnEvent e) noexcept
             return;
         }
     }
+    if (c != nullptr && e == tcp::ConnEvent::closed && c->close_reason == tcp::CloseReason::normal &&
+        c->recv.bytes() != 0) {
+        c->closed_unread = true; // told closed once it is read (reap)
+        return;
+    }
     if (c == nullptr || c->ready_index == Conn::not_ready) {
         if (ready_.size() == ready_.capacity()) {
             ++counters_.events_lost; // cannot happen: see the reserve in the constructor
@@ -789,6 +794,15 @@ void Engine::reap(time::Instant now) noexcept {
         Conn* c = dirty_[i];
         c->dirty = false;
         if (c->state == tcp::TcpState::closed) {
+            if (c->closed_unread && !c->app_closed) {
+                if (c->recv.bytes() != 0) {
+                    if (c->flow_hook.is_linked()) {
+                        conns_.erase(*c); // nothing more arrives for it
+                    }
+                    continue;
+                }
+                make_ready(static_cast<std::uint32_t>(c->user_id), c, tcp::ConnEvent::closed);
+            }
             free_conn(*c, now);
         } else if (c->state == tcp::TcpState::time_wait && c->recv.bytes() == 0) {
             shrink_to_time_wait(*c, now);

@@ -210,6 +210,10 @@ struct EngineConn : tcp::Tcb {
     std::uint16_t listen_port = 0; // the listener of a passive open, until accepted
     bool dirty = false;            // output() pending this burst
     bool rst_on_close = false;     // close() aborts (SO_LINGER with a zero timeout)
+    /// Closed normally with received data unread (ready list): kept, out of
+    /// the flow table, until the application has read it or closes it, as
+    /// Linux keeps a socket; then reported closed.
+    bool closed_unread = false;
     std::uint32_t ready_index = not_ready; // its entry on the ready list, if any
 };
 

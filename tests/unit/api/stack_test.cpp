@@ -469,3 +469,29 @@ TEST_CASE("api: keepalive set on one connection probes it after its idle time (R
     CHECK(r->has(ready::closed));
     CHECK(r->reason == CloseReason::timed_out);
 }
+
+TEST_CASE("api: a connection whose close completes with data unread keeps it until it is read, then"
+          " is reported closed",
+          "[api]") {
+    Connected p;
+    REQUIRE(*p.b.write(p.client, bytes_of("tail")) == 4);
+    REQUIRE(p.b.shutdown(p.client).ok());
+    p.run(Duration::from_ms(100));
+    auto r = entry_for(ready_of(p.a), p.server);
+    REQUIRE(r.has_value());
+    CHECK(r->what == (ready::readable | ready::peer_closed));
+    // a shuts down without reading: LAST-ACK, then CLOSED when b acknowledges.
+    REQUIRE(p.a.shutdown(p.server).ok());
+    p.run(Duration::from_ms(100));
+    CHECK(entry_for(ready_of(p.a), p.server) == std::nullopt); // not closed yet: data unread
+    REQUIRE(p.a.info(p.server).ok());
+    CHECK(p.a.info(p.server)->state == ConnState::closed);
+    CHECK(p.a.readable(p.server) == 4);
+    CHECK(read_all(p.a, p.server) == "tail");
+    p.run(Duration::from_ms(10));
+    r = entry_for(ready_of(p.a), p.server);
+    REQUIRE(r.has_value());
+    CHECK(r->has(ready::closed));
+    CHECK(r->reason == CloseReason::normal);
+    CHECK(p.a.connections() == 0);
+}
