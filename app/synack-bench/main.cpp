@@ -557,9 +557,6 @@ engine::EngineConfig engine_config(const bench::Options& o, const runtime::Port&
     ec.max_connections = o.max_connections;
     ec.tcp.mss = static_cast<std::uint16_t>(port.mtu() - 40); // IPv4 and TCP headers without options
     ec.secret = SipKey{rte_rand(), rte_rand()};
-    // Every connection may raise events and queue a segment in one pass.
-    ec.event_queue = std::max<std::uint32_t>(ec.event_queue, 4 * o.max_connections);
-    ec.tx_queue = std::max<std::uint32_t>(ec.tx_queue, 2 * o.max_connections);
     return ec;
 }
 

@@ -67,9 +67,6 @@ engine::EngineConfig engine_config(const StackConfig& s) noexcept {
     }
     e.arp_responder = s.arp_responder;
     e.tcp.syn_retries = s.syn_retries;
-    // Every connection may queue a segment and an event in one pass.
-    e.event_queue = std::max(e.event_queue, 4 * s.max_connections);
-    e.tx_queue = std::max(e.tx_queue, 2 * s.max_connections);
     e.tcp.mss = s.mss;
     e.tcp.send_buffer_bytes = s.send_buffer_bytes;
     e.tcp.recv_buffer_bytes = s.recv_buffer_bytes;
@@ -88,6 +85,9 @@ namespace {
 
 engine::EngineConfig with_ready_list(engine::EngineConfig e) noexcept {
     e.ready_list = true;
+    // Every connection may queue a segment and an event in one pass.
+    e.event_queue = std::max(e.event_queue, 4 * e.max_connections);
+    e.tx_queue = std::max(e.tx_queue, 2 * e.max_connections);
     return e;
 }
 

@@ -229,7 +229,7 @@ public:
     Stack(const StackConfig& config, rte_mempool* pool, time::Instant now,
           rte_mempool* ctrl_pool = nullptr);
     /// The same with every engine setting (the runtime, synack-bench, tests);
-    /// the engine's ready list is turned on.
+    /// the engine's ready list is turned on, and its queues sized to max_connections.
     Stack(const engine::EngineConfig& config, rte_mempool* pool, time::Instant now,
           rte_mempool* ctrl_pool = nullptr);
     ~Stack();
